@@ -1,0 +1,10 @@
+/* seam: a CUDA execution runtime for sparse-attention (DSA) models with piecewise CUDA
+ * graphs. Include this for the whole public API. */
+#ifndef SEAM_H
+#define SEAM_H
+
+#include "seam/runtime.h"
+#include "seam/context.h"
+#include "seam/op.h"
+
+#endif

@@ -1,0 +1,18 @@
+/* Internal: registration of seam's built-in ops. Each op family provides one
+ * seam_register_<family>_ops(); builtin_ops.c calls them all. */
+#ifndef SEAM_BUILTIN_OPS_H
+#define SEAM_BUILTIN_OPS_H
+
+#include "seam/op.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+seam_status seam_register_builtin_ops(seam_registry *reg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
