@@ -6,5 +6,6 @@
 #include "seam/runtime.h"
 #include "seam/context.h"
 #include "seam/op.h"
+#include "seam/topk.h"
 
 #endif
