@@ -1,0 +1,116 @@
+"""seam_context from Python: create, set batches, read the batch views."""
+
+import ctypes as C
+
+from . import _abi
+from ._lib import check, declare, fail_here, lib
+from .runtime import Config
+from .tensors import int32_host_array
+
+declare("seam_context_create", C.c_int, C.POINTER(C.c_void_p), C.POINTER(_abi.ContextParams))
+declare("seam_context_destroy", C.c_int, C.c_void_p)
+declare("seam_context_set_batch", C.c_int, C.c_void_p, C.POINTER(_abi.Batch))
+declare("seam_context_batch_host", C.c_int, C.c_void_p, C.POINTER(C.POINTER(_abi.BatchView)))
+declare("seam_context_batch_device", C.c_int, C.c_void_p, C.POINTER(C.POINTER(_abi.BatchView)))
+declare("seam_context_stream", C.c_int, C.c_void_p, C.POINTER(C.c_void_p))
+declare("seam_context_workspace", C.c_int, C.c_void_p, C.POINTER(C.c_void_p), C.POINTER(C.c_size_t))
+declare("seam_context_synchronize", C.c_int, C.c_void_p)
+
+HOST = -1
+MODES = {"idle": 0, "extend": 1, "decode": 2, "target_verify": 3}
+
+
+class Context:
+    """A seam context on `device` (an ordinal, or seam.HOST for planning without a GPU).
+    `stream` is an engine's CUDA stream handle (e.g. torch.cuda.current_stream().cuda_stream)
+    that seam borrows; None lets seam create its own."""
+
+    def __init__(self, device=0, max_tokens=4096, max_batch=64, max_context=163840,
+                 num_layers=61, page_size=1, max_next_n=1, workspace_bytes=64 << 20,
+                 stream=None, config=None):
+        self.config = config if config is not None else Config()
+        p = _abi.ContextParams(C.sizeof(_abi.ContextParams), device, max_tokens, max_batch,
+                               max_context, num_layers, page_size, max_next_n, workspace_bytes,
+                               stream, C.pointer(self.config.raw))
+        self.params = p
+        self.handle = C.c_void_p()
+        check(lib.seam_context_create(C.byref(self.handle), C.byref(p)))
+
+    def close(self):
+        if self.handle:
+            h, self.handle = self.handle, C.c_void_p()
+            check(lib.seam_context_destroy(h))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _require_open(self):
+        if not self.handle:
+            fail_here("seam.Context: the context is closed")
+
+    def set_batch(self, mode, seq_lens, out_cache_loc, page_table, page_table_stride=None,
+                  extend_lens=None, positions=None, next_n=1):
+        """One forward's batch. Arrays are host sequences (lists, numpy, CPU tensors);
+        page_table is [batch][stride] (nested or flat with page_table_stride)."""
+        self._require_open()
+        if mode not in MODES:
+            fail_here(f"mode={mode!r} is not one of {sorted(MODES)}")
+        if page_table is not None and len(page_table) and hasattr(page_table[0], "__len__"):
+            rows = [list(r) for r in page_table]
+            page_table_stride = page_table_stride or max((len(r) for r in rows), default=0)
+            flat = []
+            for r in rows:
+                flat.extend(r + [0] * (page_table_stride - len(r)))
+            page_table = flat
+        keep = [int32_host_array(a, n) for a, n in (
+            (seq_lens, "seq_lens"), (extend_lens, "extend_lens"), (positions, "positions"),
+            (out_cache_loc, "out_cache_loc"), (page_table, "page_table"))]
+        b = _abi.Batch(C.sizeof(_abi.Batch), MODES[mode], len(seq_lens or []),
+                       *[C.cast(a, _abi.i32p) if a is not None else None for a in keep],
+                       page_table_stride or 0, next_n)
+        check(lib.seam_context_set_batch(self.handle, C.byref(b)))
+
+    def _view(self, fn):
+        self._require_open()
+        v = C.POINTER(_abi.BatchView)()
+        check(fn(self.handle, C.byref(v)))
+        return v.contents
+
+    def counts(self):
+        """The current batch's scalars (host copy) by name."""
+        v = self._view(lib.seam_context_batch_host)
+        return {n: v.counts[i] for i, n in enumerate(_abi.COUNT_NAMES)}
+
+    def host_view(self):
+        return self._view(lib.seam_context_batch_host)
+
+    def device_view(self):
+        """Device pointers of the batch arrays (fixed for the context's life)."""
+        v = self._view(lib.seam_context_batch_device)
+        return {name: C.cast(getattr(v, name), C.c_void_p).value for name, _ in v._fields_}
+
+    @property
+    def stream(self):
+        self._require_open()
+        s = C.c_void_p()
+        check(lib.seam_context_stream(self.handle, C.byref(s)))
+        return s.value
+
+    def workspace(self):
+        self._require_open()
+        p, n = C.c_void_p(), C.c_size_t()
+        check(lib.seam_context_workspace(self.handle, C.byref(p), C.byref(n)))
+        return p.value, n.value
+
+    def synchronize(self):
+        self._require_open()
+        check(lib.seam_context_synchronize(self.handle))
