@@ -175,6 +175,7 @@ static seam_status build(seam_graph *g, const seam_program *prog, seam_context *
     g->piecewise = cfg->piecewise;
     g->max_tokens = params->max_tokens;
     g->has_device = params->device != SEAM_DEVICE_HOST;
+    g->device = params->device;
     SEAM_TRY(seam_config_capture_sizes(cfg, params->max_tokens, g->buckets, SEAM_MAX_CAPTURE_SIZES,
                                        &g->num_buckets));
     for (int b = 0; b < g->num_buckets; b++) g->bucket_stats[b].tokens = g->buckets[b];
@@ -235,11 +236,7 @@ seam_status seam_graph_build(seam_graph **out, const seam_program *prog, seam_co
 
 seam_status seam_graph_destroy(seam_graph *graph) {
     if (!graph) return SEAM_OK;
-    if (graph->has_device) {
-        int device;
-        SEAM_TRY(seam_context_device(graph->ctx, &device));
-        SEAM_CUDA_CHECK(cudaSetDevice(device));
-    }
+    if (graph->has_device) SEAM_CUDA_CHECK(cudaSetDevice(graph->device));
     release(graph);
     return SEAM_OK;
 }

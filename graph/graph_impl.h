@@ -88,6 +88,7 @@ struct seam_graph {
     cudaStream_t stream;
     seam_graph_options opts;
     int graph_safe, piecewise, has_device;
+    int device;
     int max_tokens;
     int buckets[SEAM_MAX_CAPTURE_SIZES];
     seam_graph_bucket bucket_stats[SEAM_MAX_CAPTURE_SIZES];

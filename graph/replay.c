@@ -49,6 +49,7 @@ seam_status seam_graph_run(seam_graph *graph) {
         return seam_fail(SEAM_ERR_NO_DEVICE, __func__, "the graph was planned on a host context");
     seam_graph_dispatch d;
     SEAM_TRY(seam_graph_dispatch_of(graph, &d));
+    SEAM_CUDA_CHECK(cudaSetDevice(graph->device));
     int tokens = d.replay ? d.padded_tokens : d.tokens;
     int bucket = d.replay ? d.bucket : -1;
     for (int s = 0; s < graph->num_steps; s++) {

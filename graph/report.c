@@ -72,6 +72,21 @@ seam_status seam_graph_get_bucket(const seam_graph *g, int index, seam_graph_buc
     return SEAM_OK;
 }
 
+/* Op names of calls [first, first + count), runs of one op as "name x4", at most 16 runs. */
+static void write_op_runs(const seam_graph *g, int first, int count, FILE *f) {
+    int runs = 0, end = first + count;
+    for (int c = first; c < end;) {
+        int n = 1;
+        while (c + n < end && g->calls[c + n].op == g->calls[c].op) n++;
+        if (runs++ == 16) {
+            fprintf(f, " ... (%d more ops)", end - c);
+            return;
+        }
+        fprintf(f, n > 1 ? " %s x%d" : " %s", g->calls[c].op->name, n);
+        c += n;
+    }
+}
+
 static const char *piece_state(const seam_graph *g, const graph_piece *p) {
     if (!p->eager) return "captured";
     if (p->failed_op[0]) return "EAGER (capture failed)";
@@ -104,10 +119,10 @@ seam_status seam_graph_write_plan(const seam_graph *g, FILE *f) {
             continue;
         }
         const graph_piece *p = &g->pieces[st->piece];
-        fprintf(f, "  piece %-4d calls %d-%d (%d ops), %s:", st->piece, st->first_call,
-                st->first_call + st->num_calls - 1, st->num_calls, piece_state(g, p));
-        for (int c = st->first_call; c < st->first_call + st->num_calls; c++)
-            fprintf(f, " %s", g->calls[c].op->name);
+        fprintf(f, "  piece %-4d calls %d-%d (%d op%s), %s:", st->piece, st->first_call,
+                st->first_call + st->num_calls - 1, st->num_calls, st->num_calls == 1 ? "" : "s",
+                piece_state(g, p));
+        write_op_runs(g, st->first_call, st->num_calls, f);
         fprintf(f, "\n");
         if (p->failure[0]) fprintf(f, "             %s\n", p->failure);
     }

@@ -160,3 +160,27 @@ extern "C" seam_status toy_register_ops(seam_registry *reg) {
     for (const seam_op *op : all) SEAM_TRY(seam_registry_register(reg, op, NULL));
     return SEAM_OK;
 }
+
+namespace {
+
+__global__ void gate_kernel(volatile int *flag, int *timed_out, long long timeout_ns) {
+    long long start;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
+    for (;;) {
+        if (*flag) return;
+        long long now;
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+        if (now - start > timeout_ns) {
+            *timed_out = 1;
+            return;
+        }
+    }
+}
+
+}  // namespace
+
+extern "C" seam_status toy_gate(seam_stream stream, volatile int *flag, int *timed_out, int timeout_ms) {
+    gate_kernel<<<1, 1, 0, (cudaStream_t)stream>>>(flag, timed_out, (long long)timeout_ms * 1000000LL);
+    SEAM_CUDA_CHECK_LAUNCH();
+    return SEAM_OK;
+}

@@ -24,6 +24,19 @@ extern "C" {
 
 seam_status toy_register_ops(seam_registry *reg);
 
+/* A DSA-like forward of toy ops: an input projection from the external tensor `input`
+ * ([max_tokens, width] f32), then per layer: norm, (kernels_per_layer - 4) projections,
+ * rope (toy_positions), the indexer (toy_indexer: split unless graph-safe) and the
+ * residual add. Arena tensors h (residual), x, y (ping-pong) and idx, reused by every layer
+ * as an engine would. *out_id is the final hidden state h. kernels_per_layer >= 4. */
+seam_status toy_build_layers(seam_program *prog, void *input, int max_tokens, int width, int layers,
+                             int kernels_per_layer, int *out_id);
+
+/* Blocks `stream` until *flag (host-mapped memory) becomes nonzero or timeout_ms passes;
+ * *timed_out (device-visible) is set to 1 on timeout. For measuring pure device time of
+ * work queued behind it. */
+seam_status toy_gate(seam_stream stream, volatile int *flag, int *timed_out, int timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

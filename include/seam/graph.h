@@ -18,7 +18,9 @@
  * cache, an input buffer); its token dimension, if any, must hold max_tokens rows.
  *
  * Lifetimes: the graph borrows the context and the registry's op descriptors (both must
- * outlive it); the program may be destroyed after the build. */
+ * outlive it); the program may be destroyed after the build. Threads: like its context, a
+ * graph is used by one thread at a time; several graphs may share a context (each has its
+ * own arena) as long as their runs are not interleaved with another batch. */
 #ifndef SEAM_GRAPH_H
 #define SEAM_GRAPH_H
 
