@@ -117,7 +117,7 @@ static seam_status make_plan(seam_graph *g) {
         p->num_calls = st->num_calls;
         p->eager = 1; /* until captured */
         snprintf(p->nvtx_name, sizeof p->nvtx_name, "seam piece %d", st->piece);
-        size_t nb = (size_t)g->num_buckets;
+        size_t nb = (size_t)(g->num_buckets ? g->num_buckets : 1); /* no bucket: all eager */
         p->graphs = calloc(nb, sizeof *p->graphs);
         p->slot_of = malloc(nb * sizeof *p->slot_of);
         p->slots = calloc(nb, sizeof *p->slots);

@@ -248,6 +248,29 @@ static void test_piecewise_off_pads_nothing(void **state) {
     seam_registry_destroy(reg);
 }
 
+static void test_no_bucket_within_max_tokens_plans_every_forward_eager(void **state) {
+    (void)state;
+    seam_registry *reg = make_registry();
+    int sizes[] = {16, 32};
+    seam_context *ctx = make_host_context(0, 1, 8, sizes, 2); /* every bucket above max_tokens */
+    seam_program *prog = make_program(reg, "cscc");
+    seam_graph *g;
+    SEAM_ASSERT_OK(seam_graph_build(&g, prog, ctx, NULL));
+    seam_graph_stats st = SEAM_GRAPH_STATS_INITIALIZER;
+    SEAM_ASSERT_OK(seam_graph_get_stats(g, &st));
+    assert_int_equal(st.num_buckets, 0);
+    assert_int_equal(st.num_pieces, 2);
+    set_tokens(ctx, 5);
+    seam_graph_dispatch d;
+    SEAM_ASSERT_OK(seam_graph_dispatch_of(g, &d));
+    assert_int_equal(d.padded_tokens, 5);
+    assert_int_equal(d.bucket, -1);
+    seam_graph_destroy(g);
+    seam_program_destroy(prog);
+    seam_context_destroy(ctx);
+    seam_registry_destroy(reg);
+}
+
 static void test_arena_is_aligned_and_sized_for_max_tokens(void **state) {
     (void)state;
     seam_registry *reg = make_registry();
@@ -448,6 +471,7 @@ int main(void) {
         cmocka_unit_test(test_plan_split_random_patterns_match_reference),
         cmocka_unit_test(test_bucket_choice_is_smallest_bucket_at_or_above_tokens),
         cmocka_unit_test(test_piecewise_off_pads_nothing),
+        cmocka_unit_test(test_no_bucket_within_max_tokens_plans_every_forward_eager),
         cmocka_unit_test(test_arena_is_aligned_and_sized_for_max_tokens),
         cmocka_unit_test(test_external_tensor_keeps_strides_and_takes_token_rows),
         cmocka_unit_test(test_program_validation_names_the_problem),
