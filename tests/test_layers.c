@@ -552,6 +552,9 @@ static void run_attention_case(seam_test_rng *r, int tokens, int heads, int topk
     int32_t *dcount = real >= 0 ? dev_count(real) : NULL;
     size_t ws_bytes = 0;
     SEAM_ASSERT_OK(seam_sparse_attention_workspace_size(tokens, heads, topk, &ws_bytes));
+    /* AUTO gets the workspace (split path when the shapes call for it); MMA gets none and
+     * runs unsplit, so both tensor-core paths are checked */
+    if (kernel != SEAM_SPARSE_ATTENTION_AUTO) ws_bytes = 0;
     void *dws = ws_bytes ? dev_alloc(ws_bytes) : NULL;
     seam_sparse_attention_params p = SEAM_SPARSE_ATTENTION_PARAMS_INITIALIZER;
     p.tokens = tokens;
@@ -951,6 +954,13 @@ static void test_layer_launchers_reject_bad_arguments(void **state) {
     size_t bytes;
     SEAM_ASSERT_FAILS(seam_sparse_attention_workspace_size(4, 0, 2048, &bytes),
                       SEAM_ERR_INVALID_ARG, "heads=0");
+    /* decode splits the topk (needs workspace); a large prefill fills the GPU unsplit */
+    SEAM_ASSERT_OK(seam_sparse_attention_workspace_size(1, 16, 2048, &bytes));
+    assert_true(bytes > 0);
+    SEAM_ASSERT_OK(seam_sparse_attention_workspace_size(512, 128, 2048, &bytes));
+    assert_int_equal(bytes, 0);
+    SEAM_ASSERT_OK(seam_sparse_attention_workspace_size(1, 16, 64, &bytes));
+    assert_int_equal(bytes, 0); /* one tile: nothing to split */
     /* zero tokens is a valid empty launch, whatever the pointers */
     a.kernel = SEAM_SPARSE_ATTENTION_AUTO;
     a.tokens = 0;

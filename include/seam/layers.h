@@ -151,11 +151,13 @@ SEAM_API seam_status seam_rope(const seam_rope_params *params, seam_stream strea
  * whose indices are all masked outputs zeros. fp32 online softmax; the probabilities are
  * rounded to bf16 before the value product on the tensor-core path (as FlashAttention and
  * FlashMLA do), fp32 throughout on the simple path.
- * Kernels: SIMPLE (one block per token and head, CUDA cores: the reference, any shape),
- * MMA (one block per token and 16 heads, each gathered KV row staged in shared memory once
- * for those 16 heads, bf16 tensor cores, topk split across blocks with a combine pass when
- * the grid would be too small to fill the GPU; needs workspace), AUTO (MMA when the
- * workspace suffices, else SIMPLE). */
+ * Kernels: SIMPLE (one block per token and head, CUDA cores: the reference, any shape);
+ * MMA (one block per token and 16 heads: each gathered KV row is staged in shared memory
+ * once for those 16 heads, bf16 tensor cores; when tokens x head groups would leave the GPU
+ * mostly idle, e.g. decode, the topk is split across blocks and a second pass combines the
+ * splits; that needs seam_sparse_attention_workspace_size() bytes of workspace, and without
+ * them the kernel runs unsplit); AUTO (the library's choice: MMA today).
+ * Requirements: q, kv, out 16-byte aligned; tokens <= 65535. */
 #define SEAM_MLA_QK_DIM 576
 #define SEAM_MLA_V_DIM 512
 
