@@ -8,5 +8,6 @@
 #include "seam/op.h"
 #include "seam/topk.h"
 #include "seam/graph.h"
+#include "seam/layers.h"
 
 #endif

@@ -11,6 +11,9 @@ extern "C" {
 
 seam_status seam_register_builtin_ops(seam_registry *reg);
 
+/* ops/layer_ops.c: hadamard, rms_norm, layer_norm, rope, sparse_attention */
+seam_status seam_register_layer_ops(seam_registry *reg);
+
 #ifdef __cplusplus
 }
 #endif
