@@ -10,6 +10,7 @@ extern "C" {
 #endif
 
 seam_status seam_register_builtin_ops(seam_registry *reg);
+seam_status seam_register_comm_ops(seam_registry *reg); /* ops/comm_ops.c */
 
 #ifdef __cplusplus
 }
