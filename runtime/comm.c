@@ -194,6 +194,14 @@ static seam_status reserve_scratch(seam_comm *c, size_t bytes) {
 
 /* ---- creation ----------------------------------------------------------------------------- */
 
+seam_status seam_comm_nccl_version(int *version) {
+    SEAM_CHECK_PTR(version);
+    const seam_nccl_api *api;
+    SEAM_TRY(seam_nccl_load(&api, __func__));
+    *version = api->version;
+    return SEAM_OK;
+}
+
 seam_status seam_comm_unique_id(seam_comm_id *out) {
     SEAM_CHECK_PTR(out);
     const seam_nccl_api *api;

@@ -15,9 +15,10 @@
 static int have_nccl(void) {
     static int cached = -1;
     if (cached < 0) {
-        seam_comm_id id;
-        cached = seam_comm_unique_id(&id) == SEAM_OK;
-        if (!cached) printf("# NCCL not available: %s\n", seam_last_error());
+        int version = 0;
+        cached = seam_comm_nccl_version(&version) == SEAM_OK;
+        if (cached) printf("# NCCL %d loaded\n", version);
+        else printf("# NCCL not available: %s\n", seam_last_error());
         seam_clear_error();
     }
     return cached;
@@ -150,18 +151,28 @@ static void test_comm_world_of_one_needs_no_nccl_or_gpu(void **state) {
     SEAM_ASSERT_OK(seam_comm_destroy(c));
 }
 
-static void test_comm_unique_id_names_missing_nccl(void **state) {
+/* Without NCCL, every call that needs it names the library; with NCCL its version is >= 2.9
+ * (collectives capturable). A unique id is only made where a GPU could use it: making one
+ * starts NCCL's bootstrap thread for the life of the process. */
+static void test_comm_nccl_absent_is_a_clear_error(void **state) {
     (void)state;
     SEAM_ASSERT_FAILS(seam_comm_unique_id(NULL), SEAM_ERR_INVALID_ARG, "out is NULL");
-    seam_comm_id id;
-    seam_status s = seam_comm_unique_id(&id);
+    SEAM_ASSERT_FAILS(seam_comm_nccl_version(NULL), SEAM_ERR_INVALID_ARG, "version is NULL");
+    int version = 0;
+    seam_status s = seam_comm_nccl_version(&version);
     if (s == SEAM_OK) {
-        printf("# NCCL is loadable here; the missing-library message is not checked\n");
+        printf("# NCCL %d is loadable here; the missing-library message is not checked\n", version);
+        assert_true(version >= 20900);
         return;
     }
     assert_int_equal(s, SEAM_ERR_NCCL);
-    assert_non_null(strstr(seam_last_error(), "seam_comm_unique_id"));
+    assert_non_null(strstr(seam_last_error(), "seam_comm_nccl_version"));
     assert_non_null(strstr(seam_last_error(), "libnccl.so.2"));
+    seam_comm_id id;
+    SEAM_ASSERT_FAILS(seam_comm_unique_id(&id), SEAM_ERR_NCCL, "libnccl.so.2");
+    seam_comm *c = NULL;
+    SEAM_ASSERT_FAILS(seam_comm_init_rank(&c, 2, &id, 0, 0), SEAM_ERR_NCCL, "libnccl.so.2");
+    assert_null(c);
 }
 
 static void test_comm_borrow_checks_arguments(void **state) {
@@ -698,7 +709,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_comm_init_rejects_bad_arguments),
         cmocka_unit_test(test_comm_world_of_one_needs_no_nccl_or_gpu),
-        cmocka_unit_test(test_comm_unique_id_names_missing_nccl),
+        cmocka_unit_test(test_comm_nccl_absent_is_a_clear_error),
         cmocka_unit_test(test_comm_borrow_checks_arguments),
         cmocka_unit_test_setup_teardown(test_comm_init_launched_reads_the_launcher_environment,
                                         clear_launch_env, clear_launch_env),

@@ -66,7 +66,7 @@ static int parse_count(const char *text, int lo, int hi, int *out) {
 
 /* environ plus this rank's variables (replacing any inherited ones). Built before fork:
  * the child only assigns environ and execs. */
-static char **rank_environment(int rank, int size, const char *id_file) {
+static char **rank_environment(int rank, int size, const char *id_file, size_t *inherited) {
     static const char *const ours[] = {"SEAM_LAUNCH_RANK=", "SEAM_LAUNCH_SIZE=",
                                        "SEAM_LAUNCH_DEVICE=", "SEAM_LAUNCH_ID_FILE="};
     size_t n = 0;
@@ -82,6 +82,7 @@ static char **rank_environment(int rank, int size, const char *id_file) {
         if (strncmp(environ[i], "NCCL_NVLS_ENABLE=", 17) == 0) has_nvls = 1;
         if (!skip) env[k++] = environ[i];
     }
+    *inherited = k;
     char buf[4096];
     snprintf(buf, sizeof buf, "SEAM_LAUNCH_RANK=%d", rank);
     env[k++] = strdup(buf);
@@ -95,9 +96,15 @@ static char **rank_environment(int rank, int size, const char *id_file) {
     }
     if (!has_nvls) env[k++] = strdup("NCCL_NVLS_ENABLE=0");
     env[k] = NULL;
-    for (size_t i = 0; i < k; i++)
+    for (size_t i = *inherited; i < k; i++)
         if (!env[i]) return NULL;
     return env;
+}
+
+/* Frees what rank_environment added (the inherited strings belong to environ). */
+static void free_environment(char **env, size_t inherited) {
+    for (size_t i = inherited; env[i]; i++) free(env[i]);
+    free(env);
 }
 
 static int write_id_file(char *path, size_t size, int report) {
@@ -213,7 +220,8 @@ int main(int argc, char **argv) {
     static rank_state ranks[MAX_RANKS];
     int exit_code = 0, first_failed = -1, launched = 0;
     for (int r = 0; r < n; r++) {
-        char **env = rank_environment(r, n, id_file);
+        size_t inherited = 0;
+        char **env = rank_environment(r, n, id_file, &inherited);
         if (!env) {
             fprintf(stderr, "seam-launch: out of memory\n");
             exit_code = 1;
@@ -223,6 +231,7 @@ int main(int argc, char **argv) {
         pid_t pid = fork();
         if (pid < 0) {
             fprintf(stderr, "seam-launch: fork: %s\n", strerror(errno));
+            free_environment(env, inherited);
             exit_code = 1;
             break;
         }
@@ -234,6 +243,7 @@ int main(int argc, char **argv) {
             _exit(127);
         }
         setpgid(pid, pid); /* also here: no race with the child's own call */
+        free_environment(env, inherited);
         ranks[r].pid = pid;
         ranks[r].running = 1;
         launched++;

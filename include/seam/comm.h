@@ -68,6 +68,10 @@ typedef struct seam_comm_config {
 
 #define SEAM_COMM_CONFIG_INITIALIZER { sizeof(seam_comm_config), 0, 1, 0 }
 
+/* The version of the NCCL that seam loads (ncclGetVersion, e.g. 22803 for 2.28.3); loads
+ * it on first use. SEAM_ERR_NCCL, naming what is missing, when NCCL cannot be loaded. */
+SEAM_API seam_status seam_comm_nccl_version(int *version);
+
 /* A new unique id (ncclGetUniqueId). Call it in one process and hand the bytes to every rank
  * (seam-launch writes it to the file named by SEAM_LAUNCH_ID_FILE). Needs NCCL. */
 SEAM_API seam_status seam_comm_unique_id(seam_comm_id *out);
