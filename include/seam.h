@@ -9,5 +9,6 @@
 #include "seam/topk.h"
 #include "seam/graph.h"
 #include "seam/layers.h"
+#include "seam/comm.h"
 
 #endif

@@ -5,5 +5,6 @@
 /* Each op family adds its registration call here. */
 seam_status seam_register_builtin_ops(seam_registry *reg) {
     SEAM_TRY(seam_register_layer_ops(reg));
+    SEAM_TRY(seam_register_comm_ops(reg));
     return SEAM_OK;
 }

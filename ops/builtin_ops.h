@@ -10,6 +10,7 @@ extern "C" {
 #endif
 
 seam_status seam_register_builtin_ops(seam_registry *reg);
+seam_status seam_register_comm_ops(seam_registry *reg); /* ops/comm_ops.c */
 
 /* ops/layer_ops.c: hadamard, rms_norm, layer_norm, rope, sparse_attention */
 seam_status seam_register_layer_ops(seam_registry *reg);

@@ -200,8 +200,10 @@ static const var_desc vars[SEAM_VAR_COUNT] = {
                                   parse_timeout, parse_timeout_format},
 };
 
-/* Variables read by parts of seam other than the config (the Python binding). */
-static const char *const other_known_vars[] = {"SEAM_LIBRARY"};
+/* Variables read by parts of seam other than the config (the Python binding; seam-launch
+ * and seam_comm_init_launched). */
+static const char *const other_known_vars[] = {"SEAM_LIBRARY", "SEAM_LAUNCH_RANK", "SEAM_LAUNCH_SIZE",
+                                               "SEAM_LAUNCH_DEVICE", "SEAM_LAUNCH_ID_FILE"};
 
 static int valid_var(seam_config_var var) { return var >= 0 && var < SEAM_VAR_COUNT; }
 
