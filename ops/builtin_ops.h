@@ -11,6 +11,9 @@ extern "C" {
 
 seam_status seam_register_builtin_ops(seam_registry *reg);
 
+/* "topk" (ops/topk_ops.c). */
+seam_status seam_register_topk_ops(seam_registry *reg);
+
 #ifdef __cplusplus
 }
 #endif
