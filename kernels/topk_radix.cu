@@ -513,8 +513,9 @@ extern "C" SEAM_API seam_status seam_topk_workspace_size(int rows, int stride, i
     return SEAM_OK; /* radix keeps all cross-CTA state in (distributed) shared memory */
 }
 
-extern "C" SEAM_API seam_status seam_topk(const seam_topk_params *p, seam_stream stream) {
-    SEAM_CHECK_PTR(p);
+extern "C" SEAM_API seam_status seam_topk(const seam_topk_params *params, seam_stream stream) {
+    SEAM_CHECK_PTR(params);
+    const seam_topk_params *p = params;
     SEAM_CHECK_ARG(p->struct_size == sizeof(seam_topk_params),
                    "params->struct_size=%zu, expected %zu (start from "
                    "SEAM_TOPK_PARAMS_INITIALIZER)",
