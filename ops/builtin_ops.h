@@ -15,6 +15,9 @@ seam_status seam_register_comm_ops(seam_registry *reg); /* ops/comm_ops.c */
 /* ops/layer_ops.c: hadamard, rms_norm, layer_norm, rope, sparse_attention */
 seam_status seam_register_layer_ops(seam_registry *reg);
 
+/* "topk" (ops/topk_ops.c). */
+seam_status seam_register_topk_ops(seam_registry *reg);
+
 #ifdef __cplusplus
 }
 #endif
