@@ -157,7 +157,12 @@ static seam_status allocate_arena(seam_graph *g) {
 
 static seam_status warmup(seam_graph *g) {
     double t0 = seam_graph_now_ms();
+    /* At the largest bucket, or the current batch's real count if larger: split ops may
+     * read the real count, and ops may rely on it not exceeding num_tokens. */
     int tokens = g->num_buckets ? g->buckets[g->num_buckets - 1] : g->max_tokens;
+    const seam_batch_view *view;
+    SEAM_TRY(seam_context_batch_host(g->ctx, &view));
+    if (view->counts[SEAM_COUNT_TOKENS] > tokens) tokens = view->counts[SEAM_COUNT_TOKENS];
     seam_status s = seam_graph_run_eager(g, 0, g->num_calls, tokens);
     if (s != SEAM_OK) return s;
     SEAM_CUDA_CHECK(cudaStreamSynchronize(g->stream));
