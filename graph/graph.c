@@ -1,5 +1,6 @@
 /* seam_graph lifecycle: copy the program, plan it for the context, lay out and allocate the
  * arena, warm up, capture (capture.c); destroy frees it all. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -187,7 +188,10 @@ static seam_status build(seam_graph *g, const seam_program *prog, seam_context *
     SEAM_TRY(copy_program(g, prog));
     SEAM_TRY(check_externals(g));
     SEAM_TRY(make_plan(g));
+    SEAM_TRY(seam_graph_liveness(g->tensors, g->num_tensors, g->calls, g->num_calls));
     g->arena_bytes = seam_graph_arena_layout(g->tensors, g->num_tensors, g->max_tokens, &g->arena_need);
+    if (g->arena_need == SIZE_MAX)
+        return seam_fail(SEAM_ERR_OUT_OF_MEMORY, "seam_graph_build", "planning the arena ran out of host memory");
     if (!g->has_device) return SEAM_OK;
 
     seam_stream stream;

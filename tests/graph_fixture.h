@@ -70,8 +70,9 @@ static inline void free_setup(setup *s) {
     SEAM_ASSERT_OK(seam_registry_destroy(s->reg));
 }
 
-/* big: adds an unused 24 MiB arena tensor, so the arena shows in cudaMemGetInfo. */
-static inline seam_program *make_program(setup *s, int unsafe_last, int big, int *out_id) {
+/* big: adds an unused 24 MiB arena tensor, so the arena shows in cudaMemGetInfo.
+ * scratch: a..e are scratch tensors (sharing arena space by live range), out persistent. */
+static inline seam_program *make_program_ex(setup *s, int unsafe_last, int big, int scratch, int *out_id) {
     seam_program *prog;
     SEAM_ASSERT_OK(seam_program_create(&prog, s->reg));
     int64_t shape[2] = {MAX_TOKENS, WIDTH};
@@ -81,7 +82,8 @@ static inline seam_program *make_program(setup *s, int unsafe_last, int big, int
     const char *names[6] = {"a", "b", "c", "d", "e", "out"};
     int64_t sym[2] = {0, WIDTH};
     for (int i = 0; i < 6; i++)
-        SEAM_ASSERT_OK(seam_program_add_tensor(prog, names[i], SEAM_DTYPE_F32, 2, sym, 0, &t[i]));
+        SEAM_ASSERT_OK(scratch && i < 5 ? seam_program_add_scratch(prog, names[i], SEAM_DTYPE_F32, 2, sym, 0, &t[i])
+                                        : seam_program_add_tensor(prog, names[i], SEAM_DTYPE_F32, 2, sym, 0, &t[i]));
     int64_t big_shape[2] = {0, 1 << 18};
     if (big) SEAM_ASSERT_OK(seam_program_add_tensor(prog, "big", SEAM_DTYPE_F32, 2, big_shape, 0, NULL));
 #define T(i) seam_program_arg_tensor(i)
@@ -100,6 +102,10 @@ static inline seam_program *make_program(setup *s, int unsafe_last, int big, int
     SEAM_ASSERT_OK(seam_program_add_call(prog, unsafe_last ? "toy_unsafe" : "toy_affine", 4, c5, NULL));
     *out_id = t[5];
     return prog;
+}
+
+static inline seam_program *make_program(setup *s, int unsafe_last, int big, int *out_id) {
+    return make_program_ex(s, unsafe_last, big, 0, out_id);
 }
 
 static inline seam_graph *build_program(setup *s, seam_program *prog, int capture, seam_graph_exec_mode mode) {

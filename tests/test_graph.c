@@ -270,6 +270,35 @@ static void test_destroy_returns_device_memory(void **state) {
     free_setup(&s);
 }
 
+/* a..e as scratch tensors: b and d, c and e, a and e share bytes; results are identical. */
+static void test_scratch_sharing_gives_identical_results(void **state) {
+    (void)state;
+    SEAM_REQUIRE_GPU();
+    seam_test_rng rng = seam_test_rng_make(__func__);
+    setup s;
+    make_setup(&s, 0, 1);
+    int out_p, out_s;
+    seam_graph *persistent = build(&s, 0, 1, SEAM_GRAPH_EXEC_UPDATE, &out_p);
+    seam_graph *shared = build_program(&s, make_program_ex(&s, 0, 0, 1, &out_s), 1, SEAM_GRAPH_EXEC_UPDATE);
+    seam_graph_stats a = stats_of(persistent), b = stats_of(shared);
+    assert_int_equal(b.num_scratch, 5);
+    assert_true(b.arena_bytes < a.arena_bytes);
+    assert_int_equal(b.arena_need_bytes, a.arena_need_bytes);
+    static float got_p[MAX_TOKENS * WIDTH], got_s[MAX_TOKENS * WIDTH], ref[MAX_TOKENS * WIDTH];
+    int cases[6] = {1, 2, 3, 8, 13, 20};
+    for (int k = 0; k < 6; k++) {
+        new_batch(&s, &rng, cases[k]);
+        run_and_read(&s, persistent, out_p, got_p);
+        run_and_read(&s, shared, out_s, got_s);
+        reference(&s, ref);
+        expect_close(&s, got_s, ref, "scratch arena");
+        expect_same(&s, got_s, got_p, "scratch vs persistent arena");
+    }
+    SEAM_ASSERT_OK(seam_graph_destroy(persistent));
+    SEAM_ASSERT_OK(seam_graph_destroy(shared));
+    free_setup(&s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_matches_eager_for_every_bucket),
@@ -279,6 +308,7 @@ int main(void) {
         cmocka_unit_test(test_graph_safe_merges_pieces_with_same_outputs),
         cmocka_unit_test(test_thousand_replays_across_buckets_stay_correct),
         cmocka_unit_test(test_exec_modes_agree_and_count_executables),
+        cmocka_unit_test(test_scratch_sharing_gives_identical_results),
         cmocka_unit_test(test_dump_piece_writes_cuda_graph_dot),
         cmocka_unit_test(test_destroy_returns_device_memory),
     };
