@@ -108,6 +108,7 @@ static seam_status make_exec(seam_graph *g, graph_piece *p, int b) {
     if (g->opts.exec_mode == SEAM_GRAPH_EXEC_UPDATE && p->num_slots > 0) {
         exec_slot *slot = &p->slots[p->num_slots - 1];
         cudaGraphExecUpdateResultInfo info;
+        memset(&info, 0, sizeof info);
         double t0 = seam_graph_now_ms();
         cudaError_t e = cudaGraphExecUpdate(slot->exec, p->graphs[b], &info);
         st->update_ms += seam_graph_now_ms() - t0;
@@ -137,6 +138,7 @@ seam_status seam_graph_piece_select(graph_piece *p, int b, int *updated, int *in
     exec_slot *slot = &p->slots[p->slot_of[b]];
     if (slot->bucket == b) return SEAM_OK;
     cudaGraphExecUpdateResultInfo info;
+    memset(&info, 0, sizeof info);
     cudaError_t e = cudaGraphExecUpdate(slot->exec, p->graphs[b], &info);
     if (e == cudaSuccess) {
         slot->bucket = b;

@@ -112,7 +112,8 @@ typedef struct seam_graph_options {
                         only, every run is eager */
     seam_graph_exec_mode exec_mode;
     int warmup;      /* 1: run the program eagerly once at the largest bucket before
-                        capturing (lazy module loading, library handles) */
+                        capturing (lazy module loading, library handles), with the
+                        context's current batch (an idle one unless the engine set one) */
     int progress;    /* -1: when stderr is a terminal or SEAM_LOG >= info; 0 off; 1 on */
 } seam_graph_options;
 
