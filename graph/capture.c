@@ -85,10 +85,19 @@ static seam_status capture_piece(seam_graph *g, const graph_piece *p, int tokens
     return SEAM_OK;
 }
 
-static seam_status instantiate(seam_graph *g, cudaGraph_t graph, cudaGraphExec_t *exec) {
+static seam_status instantiate(cudaGraph_t graph, cudaGraphExec_t *exec) {
     SEAM_CUDA_CHECK(cudaGraphInstantiate(exec, graph, 0));
-    /* Upload now so the first replay does not pay for it. */
-    SEAM_CUDA_CHECK(cudaGraphUpload(*exec, g->stream));
+    return SEAM_OK;
+}
+
+/* After the last bucket: upload every executable in the state it will first run in, so the
+ * first replay does not pay for it (not earlier: in update mode the build keeps changing
+ * them). */
+static seam_status upload_all(seam_graph *g) {
+    for (int i = 0; i < g->num_pieces; i++)
+        for (int k = 0; k < g->pieces[i].num_slots; k++)
+            SEAM_CUDA_CHECK(cudaGraphUpload(g->pieces[i].slots[k].exec, g->stream));
+    SEAM_CUDA_CHECK(cudaStreamSynchronize(g->stream));
     return SEAM_OK;
 }
 
@@ -99,6 +108,7 @@ static seam_status make_exec(seam_graph *g, graph_piece *p, int b) {
     if (g->opts.exec_mode == SEAM_GRAPH_EXEC_UPDATE && p->num_slots > 0) {
         exec_slot *slot = &p->slots[p->num_slots - 1];
         cudaGraphExecUpdateResultInfo info;
+        memset(&info, 0, sizeof info);
         double t0 = seam_graph_now_ms();
         cudaError_t e = cudaGraphExecUpdate(slot->exec, p->graphs[b], &info);
         st->update_ms += seam_graph_now_ms() - t0;
@@ -115,7 +125,7 @@ static seam_status make_exec(seam_graph *g, graph_piece *p, int b) {
     }
     double t0 = seam_graph_now_ms();
     exec_slot *slot = &p->slots[p->num_slots];
-    SEAM_TRY(instantiate(g, p->graphs[b], &slot->exec));
+    SEAM_TRY(instantiate(p->graphs[b], &slot->exec));
     st->instantiate_ms += seam_graph_now_ms() - t0;
     st->instantiations++;
     slot->bucket = b;
@@ -123,11 +133,12 @@ static seam_status make_exec(seam_graph *g, graph_piece *p, int b) {
     return SEAM_OK;
 }
 
-seam_status seam_graph_piece_select(seam_graph *g, graph_piece *p, int b, int *updated, int *instantiated) {
+seam_status seam_graph_piece_select(graph_piece *p, int b, int *updated, int *instantiated) {
     *updated = *instantiated = 0;
     exec_slot *slot = &p->slots[p->slot_of[b]];
     if (slot->bucket == b) return SEAM_OK;
     cudaGraphExecUpdateResultInfo info;
+    memset(&info, 0, sizeof info);
     cudaError_t e = cudaGraphExecUpdate(slot->exec, p->graphs[b], &info);
     if (e == cudaSuccess) {
         slot->bucket = b;
@@ -138,7 +149,7 @@ seam_status seam_graph_piece_select(seam_graph *g, graph_piece *p, int b, int *u
     /* It updated at build time, so this is unexpected; a fresh executable is always right. */
     SEAM_CUDA_CHECK(cudaGraphExecDestroy(slot->exec));
     slot->exec = NULL;
-    SEAM_TRY(instantiate(g, p->graphs[b], &slot->exec));
+    SEAM_TRY(instantiate(p->graphs[b], &slot->exec));
     slot->bucket = b;
     *instantiated = 1;
     return SEAM_OK;
@@ -195,6 +206,7 @@ seam_status seam_graph_capture_all(seam_graph *g) {
         }
         if (show) progress(g, g->num_buckets - b, t0, b == 0);
     }
+    SEAM_TRY(upload_all(g));
     g->captured = 1;
     return SEAM_OK;
 }

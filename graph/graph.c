@@ -1,5 +1,6 @@
 /* seam_graph lifecycle: copy the program, plan it for the context, lay out and allocate the
  * arena, warm up, capture (capture.c); destroy frees it all. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -157,7 +158,12 @@ static seam_status allocate_arena(seam_graph *g) {
 
 static seam_status warmup(seam_graph *g) {
     double t0 = seam_graph_now_ms();
+    /* At the largest bucket, or the current batch's real count if larger: split ops may
+     * read the real count, and ops may rely on it not exceeding num_tokens. */
     int tokens = g->num_buckets ? g->buckets[g->num_buckets - 1] : g->max_tokens;
+    const seam_batch_view *view;
+    SEAM_TRY(seam_context_batch_host(g->ctx, &view));
+    if (view->counts[SEAM_COUNT_TOKENS] > tokens) tokens = view->counts[SEAM_COUNT_TOKENS];
     seam_status s = seam_graph_run_eager(g, 0, g->num_calls, tokens);
     if (s != SEAM_OK) return s;
     SEAM_CUDA_CHECK(cudaStreamSynchronize(g->stream));
@@ -182,7 +188,10 @@ static seam_status build(seam_graph *g, const seam_program *prog, seam_context *
     SEAM_TRY(copy_program(g, prog));
     SEAM_TRY(check_externals(g));
     SEAM_TRY(make_plan(g));
+    SEAM_TRY(seam_graph_liveness(g->tensors, g->num_tensors, g->calls, g->num_calls));
     g->arena_bytes = seam_graph_arena_layout(g->tensors, g->num_tensors, g->max_tokens, &g->arena_need);
+    if (g->arena_need == SIZE_MAX)
+        return seam_fail(SEAM_ERR_OUT_OF_MEMORY, "seam_graph_build", "planning the arena ran out of host memory");
     if (!g->has_device) return SEAM_OK;
 
     seam_stream stream;

@@ -20,6 +20,8 @@ typedef struct prog_tensor {
     int64_t strides[SEAM_MAX_DIMS]; /* external only; arena tensors are contiguous */
     int token_dim;
     void *data;                     /* external only */
+    int scratch;                    /* arena only: may share space outside its live range */
+    int first_use, last_use;        /* calls using it, set by the liveness pass (-1: unused) */
     size_t offset;                  /* arena only, set by the layout */
 } prog_tensor;
 
@@ -57,8 +59,15 @@ int seam_graph_plan_bucket_index(const int *buckets, int num_buckets, int tokens
 
 /* Bytes of an arena tensor at `tokens` rows (contiguous). */
 size_t seam_graph_tensor_bytes(const prog_tensor *t, int tokens);
-/* Assigns 256-byte aligned offsets for `tokens` rows; returns the arena size and the
- * unaligned sum in *need. */
+/* Sets first_use/last_use of every tensor from the calls; fails, naming the tensor and the
+ * call, when a scratch tensor's first use does not write it. */
+seam_status seam_graph_liveness(prog_tensor *tensors, int num_tensors, const prog_call *calls,
+                                int num_calls);
+/* Assigns 256-byte aligned offsets for `tokens` rows: persistent tensors each get their own
+ * slot; scratch tensors share space with scratch tensors whose live ranges do not overlap
+ * (needs the liveness pass first). Returns the arena size; *need gets the unaligned sum of
+ * every arena tensor (what the arena would hold without sharing). Returns 0 and sets *need
+ * to SIZE_MAX when host memory for the planner runs out. */
 size_t seam_graph_arena_layout(prog_tensor *tensors, int n, int tokens, size_t *need);
 /* The view calls see of tensor t at `tokens` (data NULL for arena tensors without arena). */
 seam_tensor seam_graph_tensor_view(const prog_tensor *t, void *arena, int tokens);
@@ -124,8 +133,7 @@ seam_status seam_graph_capture_all(seam_graph *g);
 /* Frees a piece's graphs and executables (keeps its plan). */
 void seam_graph_piece_release(graph_piece *p, int num_buckets);
 /* Makes the executable of piece p hold bucket b (updating or re-instantiating it). */
-seam_status seam_graph_piece_select(seam_graph *g, graph_piece *p, int b, int *updated,
-                                    int *instantiated);
+seam_status seam_graph_piece_select(graph_piece *p, int b, int *updated, int *instantiated);
 
 double seam_graph_now_ms(void);
 

@@ -110,25 +110,42 @@ static seam_status check_shape(const char *name, seam_dtype dtype, int ndim, con
     return SEAM_OK;
 }
 
+static seam_status add_arena_tensor(seam_program *prog, const char *name, seam_dtype dtype, int ndim,
+                                    const int64_t *shape, int token_dim, int scratch, int *id,
+                                    const char *fn);
+
 seam_status seam_program_add_tensor(seam_program *prog, const char *name, seam_dtype dtype, int ndim,
                                     const int64_t *shape, int token_dim, int *id) {
-    SEAM_CHECK_PTR(prog);
-    SEAM_TRY(check_name(prog, name, __func__));
-    SEAM_TRY(check_shape(name, dtype, ndim, shape, token_dim, __func__));
+    return add_arena_tensor(prog, name, dtype, ndim, shape, token_dim, 0, id, __func__);
+}
+
+seam_status seam_program_add_scratch(seam_program *prog, const char *name, seam_dtype dtype, int ndim,
+                                     const int64_t *shape, int token_dim, int *id) {
+    return add_arena_tensor(prog, name, dtype, ndim, shape, token_dim, 1, id, __func__);
+}
+
+static seam_status add_arena_tensor(seam_program *prog, const char *name, seam_dtype dtype, int ndim,
+                                    const int64_t *shape, int token_dim, int scratch, int *id,
+                                    const char *fn) {
+    if (!prog) return seam_fail(SEAM_ERR_INVALID_ARG, fn, "prog is NULL");
+    SEAM_TRY(check_name(prog, name, fn));
+    SEAM_TRY(check_shape(name, dtype, ndim, shape, token_dim, fn));
     int64_t elems = 1;
     for (int d = 0; d < ndim; d++) {
         if (d == token_dim) continue;
-        SEAM_CHECK_ARG(shape[d] > 0 && shape[d] <= ((int64_t)1 << 40),
-                       "tensor '%s': shape[%d]=%lld is not positive (only the token dimension "
-                       "%d is symbolic)", name, d, (long long)shape[d], token_dim);
+        if (shape[d] <= 0 || shape[d] > ((int64_t)1 << 40))
+            return seam_fail(SEAM_ERR_INVALID_ARG, fn,
+                             "tensor '%s': shape[%d]=%lld is not positive (only the token dimension "
+                             "%d is symbolic)", name, d, (long long)shape[d], token_dim);
         elems *= shape[d];
-        SEAM_CHECK_ARG(elems <= ((int64_t)1 << 40), "tensor '%s' is too large", name);
+        if (elems > ((int64_t)1 << 40)) return seam_fail(SEAM_ERR_INVALID_ARG, fn, "tensor '%s' is too large", name);
     }
     SEAM_TRY(grow((void **)&prog->tensors, &prog->cap_tensors, prog->num_tensors + 1,
-                  sizeof(prog_tensor), __func__));
+                  sizeof(prog_tensor), fn));
     prog_tensor *t = &prog->tensors[prog->num_tensors];
     memset(t, 0, sizeof *t);
     strcpy(t->name, name);
+    t->scratch = scratch;
     t->dtype = dtype;
     t->ndim = ndim;
     t->token_dim = token_dim;

@@ -30,7 +30,7 @@ static seam_status run_piece(seam_graph *g, graph_piece *p, int b, int tokens) {
         s = seam_graph_run_eager(g, p->first_call, p->num_calls, tokens);
     } else {
         int updated, instantiated;
-        s = seam_graph_piece_select(g, p, b, &updated, &instantiated);
+        s = seam_graph_piece_select(p, b, &updated, &instantiated);
         g->runtime_updates += updated;
         g->runtime_instantiations += instantiated;
         if (s == SEAM_OK) {

@@ -31,6 +31,7 @@ seam_status seam_graph_get_stats(const seam_graph *g, seam_graph_stats *out) {
     out->arena_tokens = g->max_tokens;
     out->arena_bytes = g->arena_bytes;
     out->arena_need_bytes = g->arena_need;
+    for (int i = 0; i < g->num_tensors; i++) out->num_scratch += g->tensors[i].scratch;
     out->warmup_ms = g->warmup_ms;
     out->build_ms = g->build_ms;
     for (int b = 0; b < g->num_buckets; b++) {
@@ -106,8 +107,9 @@ seam_status seam_graph_write_plan(const seam_graph *g, FILE *f) {
             g->opts.exec_mode == SEAM_GRAPH_EXEC_UPDATE ? "update" : "per-bucket",
             g->has_device ? "" : " (host context: plan only)");
     fprintf(f, "plan: %d steps = %d pieces + %d split ops\n", g->num_steps, g->num_pieces, g->num_split_ops);
-    fprintf(f, "arena: %zu bytes (%.2f MiB) for %d tokens; tensors need %zu bytes\n", g->arena_bytes,
-            (double)g->arena_bytes / (1 << 20), g->max_tokens, g->arena_need);
+    fprintf(f, "arena: %zu bytes (%.2f MiB) for %d tokens; tensors need %zu bytes unshared (%d scratch "
+            "tensors share by live range)\n", g->arena_bytes, (double)g->arena_bytes / (1 << 20), g->max_tokens,
+            g->arena_need, s.num_scratch);
     fprintf(f, "buckets (%d):", g->num_buckets);
     for (int b = 0; b < g->num_buckets; b++) fprintf(f, "%s%d", b ? "," : " ", g->buckets[b]);
     fprintf(f, "\nsteps:\n");

@@ -313,6 +313,134 @@ static void test_arena_is_aligned_and_sized_for_max_tokens(void **state) {
     seam_registry_destroy(reg);
 }
 
+static void test_scratch_tensors_share_space_by_live_range(void **state) {
+    (void)state;
+    seam_registry *reg = make_registry();
+    int sizes[] = {4, 8};
+    seam_context *ctx = make_host_context(0, 1, 8, sizes, 2);
+    seam_program *prog;
+    SEAM_ASSERT_OK(seam_program_create(&prog, reg));
+    int64_t shape[2] = {0, 100}; /* 8 x 100 x 4 = 3200 bytes -> 3328 aligned */
+    int in, out, s[3];
+    SEAM_ASSERT_OK(seam_program_add_tensor(prog, "in", SEAM_DTYPE_F32, 2, shape, 0, &in));
+    SEAM_ASSERT_OK(seam_program_add_scratch(prog, "s0", SEAM_DTYPE_F32, 2, shape, 0, &s[0]));
+    SEAM_ASSERT_OK(seam_program_add_scratch(prog, "s1", SEAM_DTYPE_F32, 2, shape, 0, &s[1]));
+    SEAM_ASSERT_OK(seam_program_add_scratch(prog, "s2", SEAM_DTYPE_F32, 2, shape, 0, &s[2]));
+    SEAM_ASSERT_OK(seam_program_add_tensor(prog, "out", SEAM_DTYPE_F32, 2, shape, 0, &out));
+    int chain[5] = {in, s[0], s[1], s[2], out}; /* s0 lives in calls 0-1, s1 in 1-2, s2 in 2-3 */
+    for (int c = 0; c < 4; c++) {
+        seam_program_arg args[3] = {seam_program_arg_tensor(chain[c]), seam_program_arg_tensor(chain[c + 1]),
+                                    seam_program_arg_none()};
+        SEAM_ASSERT_OK(seam_program_add_call(prog, c == 2 ? "split" : "cap", 3, args, NULL));
+    }
+    seam_graph *g;
+    SEAM_ASSERT_OK(seam_graph_build(&g, prog, ctx, NULL));
+    seam_graph_stats st = SEAM_GRAPH_STATS_INITIALIZER;
+    SEAM_ASSERT_OK(seam_graph_get_stats(g, &st));
+    size_t slot = 3328;
+    assert_int_equal(st.num_scratch, 3);
+    assert_int_equal(st.arena_need_bytes, 5 * 3200);
+    assert_int_equal(st.arena_bytes, 4 * slot); /* in, out, and two slots for three scratch */
+    assert_int_equal(g->tensors[in].offset, 0);
+    assert_int_equal(g->tensors[out].offset, slot);
+    assert_int_equal(g->tensors[s[0]].offset, 2 * slot);
+    assert_int_equal(g->tensors[s[1]].offset, 3 * slot);
+    assert_int_equal(g->tensors[s[2]].offset, 2 * slot); /* s0 is dead by call 2 */
+    seam_graph_destroy(g);
+    seam_program_destroy(prog);
+    seam_context_destroy(ctx);
+    seam_registry_destroy(reg);
+}
+
+static void test_scratch_read_before_write_is_rejected(void **state) {
+    (void)state;
+    seam_registry *reg = make_registry();
+    int sizes[] = {4};
+    seam_context *ctx = make_host_context(0, 1, 8, sizes, 1);
+    seam_program *prog;
+    SEAM_ASSERT_OK(seam_program_create(&prog, reg));
+    int64_t shape[2] = {0, 4};
+    int s, h;
+    SEAM_ASSERT_OK(seam_program_add_scratch(prog, "s", SEAM_DTYPE_F32, 2, shape, 0, &s));
+    SEAM_ASSERT_OK(seam_program_add_tensor(prog, "h", SEAM_DTYPE_F32, 2, shape, 0, &h));
+    SEAM_ASSERT_FAILS(seam_program_add_scratch(prog, "s", SEAM_DTYPE_F32, 2, shape, 0, NULL),
+                      SEAM_ERR_ALREADY_EXISTS, "seam_program_add_scratch: tensor 's' already exists");
+    seam_program_arg args[3] = {seam_program_arg_tensor(s), seam_program_arg_tensor(h), seam_program_arg_none()};
+    SEAM_ASSERT_OK(seam_program_add_call(prog, "cap", 3, args, NULL));
+    seam_graph *g;
+    SEAM_ASSERT_FAILS(seam_graph_build(&g, prog, ctx, NULL), SEAM_ERR_INVALID_ARG,
+                      "scratch tensor 's' is read by call 0 (op 'cap') before any call writes it");
+    seam_program_destroy(prog);
+    seam_context_destroy(ctx);
+    seam_registry_destroy(reg);
+}
+
+/* Random programs: no two tensors that are live at the same call share a byte, and every
+ * tensor lies inside the arena. */
+static void test_arena_layout_random_programs_never_alias_live_tensors(void **state) {
+    (void)state;
+    seam_registry *reg = make_registry();
+    const seam_op *cap;
+    SEAM_ASSERT_OK(seam_registry_find(reg, "cap", &cap));
+    seam_test_rng rng = seam_test_rng_make(__func__);
+    for (int iter = 0; iter < 300; iter++) {
+        enum { MAXT = 24, MAXC = 40 };
+        prog_tensor tensors[MAXT];
+        prog_call calls[MAXC];
+        memset(tensors, 0, sizeof tensors);
+        memset(calls, 0, sizeof calls);
+        int nt = seam_test_int(&rng, 1, MAXT), nc = seam_test_int(&rng, 1, MAXC);
+        for (int i = 0; i < nt; i++) {
+            tensors[i].scratch = seam_test_int(&rng, 0, 3) != 0;
+            tensors[i].dtype = SEAM_DTYPE_F32;
+            tensors[i].ndim = 2;
+            tensors[i].token_dim = 0;
+            tensors[i].shape[1] = seam_test_int(&rng, 1, 300);
+        }
+        int written[MAXT] = {0};
+        for (int c = 0; c < nc; c++) {
+            /* x: a persistent tensor or a scratch one already written; y: any tensor. */
+            int x, y = seam_test_int(&rng, 0, nt - 1);
+            for (int tries = 0;; tries++) {
+                x = seam_test_int(&rng, 0, nt - 1);
+                if (!tensors[x].scratch || written[x] || tries > 50) break;
+            }
+            if (tensors[x].scratch && !written[x]) x = y; /* read and written by this call */
+            calls[c].op = cap;
+            calls[c].num_args = 3;
+            calls[c].args[0] = seam_program_arg_tensor(x);
+            calls[c].args[1] = seam_program_arg_tensor(y);
+            calls[c].args[2] = seam_program_arg_none();
+            written[y] = 1;
+        }
+        SEAM_ASSERT_OK(seam_graph_liveness(tensors, nt, calls, nc));
+        size_t need;
+        int tokens = seam_test_int(&rng, 1, 64);
+        size_t arena = seam_graph_arena_layout(tensors, nt, tokens, &need);
+        size_t sum = 0;
+        for (int i = 0; i < nt; i++) sum += seam_graph_tensor_bytes(&tensors[i], tokens);
+        assert_int_equal(need, sum);
+        for (int i = 0; i < nt; i++) {
+            const prog_tensor *a = &tensors[i];
+            size_t a_end = a->offset + seam_graph_tensor_bytes(a, tokens);
+            assert_true(a->offset % SEAM_ARENA_ALIGNMENT == 0);
+            if (a->first_use >= 0 || !a->scratch) assert_true(a_end <= arena);
+            for (int j = i + 1; j < nt; j++) {
+                const prog_tensor *b = &tensors[j];
+                if (a->scratch && b->scratch &&
+                    (a->first_use < 0 || b->first_use < 0 || a->last_use < b->first_use || b->last_use < a->first_use))
+                    continue; /* never live together: may share */
+                size_t b_end = b->offset + seam_graph_tensor_bytes(b, tokens);
+                if (a->offset < b_end && b->offset < a_end)
+                    fail_msg("iteration %d: tensors %d [%zu, %zu) live %d-%d and %d [%zu, %zu) live %d-%d overlap",
+                             iter, i, a->offset, a_end, a->first_use, a->last_use, j, b->offset, b_end,
+                             b->first_use, b->last_use);
+            }
+        }
+    }
+    seam_registry_destroy(reg);
+}
+
 static void test_external_tensor_keeps_strides_and_takes_token_rows(void **state) {
     (void)state;
     seam_registry *reg = make_registry();
@@ -473,6 +601,9 @@ int main(void) {
         cmocka_unit_test(test_piecewise_off_pads_nothing),
         cmocka_unit_test(test_no_bucket_within_max_tokens_plans_every_forward_eager),
         cmocka_unit_test(test_arena_is_aligned_and_sized_for_max_tokens),
+        cmocka_unit_test(test_scratch_tensors_share_space_by_live_range),
+        cmocka_unit_test(test_scratch_read_before_write_is_rejected),
+        cmocka_unit_test(test_arena_layout_random_programs_never_alias_live_tensors),
         cmocka_unit_test(test_external_tensor_keeps_strides_and_takes_token_rows),
         cmocka_unit_test(test_program_validation_names_the_problem),
         cmocka_unit_test(test_plan_report_and_dot_on_host),

@@ -173,7 +173,7 @@ static double busy_us(seam_context *ctx, seam_graph *g, volatile int *flag, int 
     for (int r = 0; r < 5; r++) {
         *flag = 0;
         *timed_out = 0;
-        CHECK(toy_gate(stream, flag, timed_out, 2000));
+        CHECK(toy_gate(stream, flag, timed_out, 500));
         CUDA(cudaEventRecord(e0, (cudaStream_t)stream));
         CHECK(seam_graph_run(g));
         CUDA(cudaEventRecord(e1, (cudaStream_t)stream));

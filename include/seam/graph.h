@@ -14,7 +14,8 @@
  * contiguous shape whose token dimension is symbolic: it takes the token count of the
  * forward (the bucket size when replayed). The arena is one device allocation sized for the
  * context's max_tokens, shared by every bucket; each tensor sits at a fixed, 256-byte
- * aligned offset. An external tensor is engine memory at a fixed address (weights, the KV
+ * aligned offset (persistent tensors alone in their slot, scratch tensors sharing space
+ * with those whose live ranges do not overlap). An external tensor is engine memory at a fixed address (weights, the KV
  * cache, an input buffer); its token dimension, if any, must hold max_tokens rows.
  *
  * Lifetimes: the graph borrows the context and the registry's op descriptors (both must
@@ -68,6 +69,15 @@ SEAM_API seam_status seam_program_destroy(seam_program *prog); /* accepts NULL *
 SEAM_API seam_status seam_program_add_tensor(seam_program *prog, const char *name, seam_dtype dtype,
                                              int ndim, const int64_t *shape, int token_dim,
                                              int *id);
+/* A scratch arena tensor: like seam_program_add_tensor, but its contents matter only from
+ * the call that first writes it (its first use must be an argument the op mutates) to the
+ * call that last uses it. Scratch tensors whose live ranges do not overlap share arena
+ * space, so an engine may declare every intermediate of every layer without multiplying
+ * the arena. Read it through seam_graph_tensor only for debugging: later calls may have
+ * overwritten it. */
+SEAM_API seam_status seam_program_add_scratch(seam_program *prog, const char *name, seam_dtype dtype,
+                                              int ndim, const int64_t *shape, int token_dim,
+                                              int *id);
 /* An external tensor at a fixed device address. With a token dimension, shape[token_dim] is
  * its row capacity; calls see the forward's token count there, with the given strides. */
 SEAM_API seam_status seam_program_add_external(seam_program *prog, const char *name,
@@ -102,7 +112,8 @@ typedef struct seam_graph_options {
                         only, every run is eager */
     seam_graph_exec_mode exec_mode;
     int warmup;      /* 1: run the program eagerly once at the largest bucket before
-                        capturing (lazy module loading, library handles) */
+                        capturing (lazy module loading, library handles), with the
+                        context's current batch (an idle one unless the engine set one) */
     int progress;    /* -1: when stderr is a terminal or SEAM_LOG >= info; 0 off; 1 on */
 } seam_graph_options;
 
@@ -189,7 +200,9 @@ typedef struct seam_graph_stats {
     seam_graph_exec_mode exec_mode;
     int arena_tokens;      /* token count the arena is sized for (max_tokens) */
     size_t arena_bytes;
-    size_t arena_need_bytes; /* sum of the arena tensors at arena_tokens, unaligned */
+    size_t arena_need_bytes; /* sum of the arena tensors at arena_tokens, unaligned and
+                                unshared (what the arena would be without scratch sharing) */
+    int num_scratch;       /* scratch tensors (sharing arena space by live range) */
     double warmup_ms;
     double build_ms;       /* whole build: plan, arena, warm-up, capture */
     double capture_total_ms; /* capture + instantiate + update over every bucket */
@@ -200,8 +213,8 @@ typedef struct seam_graph_stats {
 } seam_graph_stats;
 
 #define SEAM_GRAPH_STATS_INITIALIZER                                                        \
-    { sizeof(seam_graph_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, SEAM_GRAPH_EXEC_UPDATE, 0, 0, 0, 0.0, 0.0, \
-      0.0, 0, 0, 0, 0 }
+    { sizeof(seam_graph_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, SEAM_GRAPH_EXEC_UPDATE, 0, 0, 0, 0, 0.0, \
+      0.0, 0.0, 0, 0, 0, 0 }
 
 SEAM_API seam_status seam_graph_get_stats(const seam_graph *graph, seam_graph_stats *out);
 SEAM_API seam_status seam_graph_get_step(const seam_graph *graph, int index, seam_graph_step *out);
