@@ -103,13 +103,14 @@ SEAM_API seam_status seam_norm(const seam_norm_params *params, seam_stream strea
  * with pos = positions[t]. Pairs:
  *   SEAM_ROPE_NEOX        (x[i], x[i + rotary_dim/2])  -- the non-interleaved layout the
  *                         DeepSeek V3.2 indexer uses (rotate_half); the default
- *   SEAM_ROPE_INTERLEAVED (x[2i], x[2i + 1])           -- GPT-J layout
+ *   SEAM_ROPE_INTERLEAVED (x[2i], x[2i + 1])           -- GPT-J layout, what DeepSeek's
+ *                         reference code uses for MLA's 64 rope dims
  * (a, b) -> (a cos - b sin, b cos + a sin). Dims outside the rotary part are untouched.
  * Angles: with cos_sin_cache NULL they are computed in the kernel exactly (fp64 product and
  * range reduction, fp32 sin/cos), so position 163839 is as accurate as position 1. With a
  * cache (fp32 [cache_positions, rotary_dim]: cos of the rotary_dim/2 frequencies, then their
- * sin -- SGLang's cos_sin_cache layout) the engine's own tables (YaRN scaling, ...) are used
- * bit for bit. Positions outside [0, cache_positions) (or negative, without a cache) leave
+ * sin -- SGLang's cos_sin_cache layout) the engine's own tables are used bit for bit: DeepSeek
+ * V3.2 scales its frequencies with YaRN, so engines running it pass their table. Positions outside [0, cache_positions) (or negative, without a cache) leave
  * the token untouched. */
 typedef enum seam_rope_style {
     SEAM_ROPE_NEOX = 0,
