@@ -616,6 +616,8 @@ static void test_sparse_attention_matches_reference(void **state) {
         run_attention_case(&r, 5, 16, 300, 1000, s, 1.0f, IDX_RANDOM, kern, -1);
         run_attention_case(&r, 1, 16, 64, 70, s, 1.0f, IDX_RANDOM, kern, -1);  /* 1 token */
         run_attention_case(&r, 3, 20, 129, 500, s, 1.0f, IDX_RANDOM, kern, -1); /* heads % 16 */
+        run_attention_case(&r, 2, 40, 200, 700, s, 1.0f, IDX_RANDOM, kern, -1); /* 32-head groups,
+                                                                    the last one 8 heads */
         run_attention_case(&r, 2, 5, 7, 9, s, 1.0f, IDX_RANDOM, kern, -1);      /* tiny */
         run_attention_case(&r, 9, 16, 256, 300, s, 1.0f, IDX_PREFIX, kern, -1); /* short rows */
     }

@@ -153,8 +153,8 @@ SEAM_API seam_status seam_rope(const seam_rope_params *params, seam_stream strea
  * rounded to bf16 before the value product on the tensor-core path (as FlashAttention and
  * FlashMLA do), fp32 throughout on the simple path.
  * Kernels: SIMPLE (one block per token and head, CUDA cores: the reference, any shape);
- * MMA (one block per token and 16 heads: each gathered KV row is staged in shared memory
- * once for those 16 heads, bf16 tensor cores; when tokens x head groups would leave the GPU
+ * MMA (one block per token and 16 heads, 32 when heads >= 32: each gathered KV row is
+ * staged in shared memory once for those heads, bf16 tensor cores; when tokens x head groups would leave the GPU
  * mostly idle, e.g. decode, the topk is split across blocks and a second pass combines the
  * splits; that needs seam_sparse_attention_workspace_size() bytes of workspace, and without
  * them the kernel runs unsplit); AUTO (the library's choice: MMA today).
