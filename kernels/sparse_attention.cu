@@ -21,7 +21,8 @@
  * row is read from memory once for all heads of the group; the other groups of the same
  * token are neighbouring blocks and hit the same rows in L2. Per tile, on bf16 tensor
  * cores (mma.m16n8k16, fp32 accumulate):
- *   scores  S[heads, 64 rows] = Q[heads, 576] . KV^T   warp w: rows 8w..8w+7, 36 k-steps
+ *   scores  S[heads, 64 rows] = Q[heads, 576] . KV^T   warp w: a quarter of the 576 dims of
+ *           32 rows, its q fragments held in registers; the quarters meet in shared memory
  *   softmax tile max through shared memory (all warps need every row's max), P = exp2(S -
  *           m) rounded to bf16 into shared memory; l sums the rounded P, so the output is
  *           an exact convex combination of the rounded weights
@@ -158,10 +159,16 @@ constexpr int kTargetBlocks = 264;      /* ~2 waves of an H100 at one block per 
  * rows of the mma tile when a rank has 16 heads. */
 inline int mtiles_for(int heads) { return heads >= 32 ? 2 : 1; }
 
+constexpr int kSStride = kRows + 8;     /* floats per partial-score row: 72, conflict-free
+                                           64-bit stores of the mma C fragments */
+
 template <int MT>
 struct MmaSmem {
     __nv_bfloat16 kv[2][kRows][kStride];
-    __nv_bfloat16 q[16 * MT][kStride];
+    union {
+        __nv_bfloat16 q[16 * MT][kStride];        /* until the warps hold their q fragments */
+        float part_s[4][16 * MT][kSStride];       /* then: scores of each K quarter */
+    };
     __nv_bfloat16 p[16 * MT][kPStride];
     float red_max[kWarps][16 * MT];
     float red_sum[kWarps][16 * MT];
@@ -250,6 +257,21 @@ __global__ void __launch_bounds__(kThreads, 1) sparse_attention_mma(AttnArgs a) 
     if (tiles > 0) load_tile(sm, 0, a, idx, begin, end);
     cp_async_commit();
 
+    /* Score work split: warp w owns K quarter kq = w % 4 (dims 144kq..144kq+143, 9 k-steps)
+     * of rows 32rh..32rh+31, rh = w / 4, for all the block's heads. Its q fragments for that
+     * quarter stay in registers for the whole block, so q is read from shared memory once,
+     * not once per tile; each KV element is read from shared memory once per tile. The four
+     * quarters' partial scores are summed through part_s (which reuses q's space). */
+    const int kq = warp & 3, rh = warp >> 2;
+    __syncthreads(); /* q stored */
+    uint32_t qf[MT][9][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int ks = 0; ks < 9; ks++)
+            ldmatrix_x4(qf[mt][ks], &sm.q[16 * mt + (lane & 15)][144 * kq + 16 * ks + (lane >> 4) * 8]);
+    /* part_s is first written after the loop's first barrier, when every warp has its q */
+
     float acc[MT][8][4];
     float m[MT][2], l[MT][2]; /* heads 16mt + g and 16mt + g + 8 */
 #pragma unroll
@@ -269,22 +291,56 @@ __global__ void __launch_bounds__(kThreads, 1) sparse_attention_mma(AttnArgs a) 
         cp_async_wait<1>();
         __syncthreads();
 
-        /* scores of this warp's 8 rows for the block's heads */
+        /* partial scores: this warp's K quarter of rows 32rh..32rh+31 (4 n-tiles) */
+        {
+            float ps[MT][4][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                for (int j = 0; j < 4; j++) ps[mt][j][0] = ps[mt][j][1] = ps[mt][j][2] = ps[mt][j][3] = 0.f;
+#pragma unroll
+            for (int ks = 0; ks < 9; ks++) {
+                const int k0 = 144 * kq + 16 * ks;
+#pragma unroll
+                for (int j = 0; j < 4; j += 2) {
+                    /* n-tiles j and j+1: matrices (j, k0), (j, k0+8), (j+1, k0), (j+1, k0+8) */
+                    uint32_t b[4];
+                    ldmatrix_x4(b, &sm.kv[st][32 * rh + 8 * (j + (lane >> 4)) + (lane & 7)]
+                                         [k0 + ((lane >> 3) & 1) * 8]);
+#pragma unroll
+                    for (int mt = 0; mt < MT; mt++) {
+                        mma_bf16(ps[mt][j], qf[mt][ks], b[0], b[1]);
+                        mma_bf16(ps[mt][j + 1], qf[mt][ks], b[2], b[3]);
+                    }
+                }
+            }
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    const int col = 32 * rh + 8 * j + 2 * tq;
+                    *reinterpret_cast<float2 *>(&sm.part_s[kq][16 * mt + g][col]) =
+                        make_float2(ps[mt][j][0], ps[mt][j][1]);
+                    *reinterpret_cast<float2 *>(&sm.part_s[kq][16 * mt + g + 8][col]) =
+                        make_float2(ps[mt][j][2], ps[mt][j][3]);
+                }
+        }
+        __syncthreads();
+
+        /* full scores of rows 8w..8w+7, in the mma C layout: the sum of the four quarters */
         float s[MT][4];
-#pragma unroll
-        for (int mt = 0; mt < MT; mt++) s[mt][0] = s[mt][1] = s[mt][2] = s[mt][3] = 0.f;
         const int n0 = warp * 8;
-#pragma unroll 6
-        for (int k0 = 0; k0 < kQK; k0 += 32) {
-            uint32_t b[4];
-            ldmatrix_x4(b, &sm.kv[st][n0 + (lane & 7)][k0 + (lane >> 3) * 8]);
 #pragma unroll
-            for (int mt = 0; mt < MT; mt++) {
-                uint32_t qa[4], qb[4];
-                ldmatrix_x4(qa, &sm.q[16 * mt + (lane & 15)][k0 + (lane >> 4) * 8]);
-                ldmatrix_x4(qb, &sm.q[16 * mt + (lane & 15)][k0 + 16 + (lane >> 4) * 8]);
-                mma_bf16(s[mt], qa, b[0], b[1]);
-                mma_bf16(s[mt], qb, b[2], b[3]);
+        for (int mt = 0; mt < MT; mt++) {
+            s[mt][0] = s[mt][1] = s[mt][2] = s[mt][3] = 0.f;
+#pragma unroll
+            for (int q4 = 0; q4 < 4; q4++) {
+                const float2 lo = *reinterpret_cast<const float2 *>(&sm.part_s[q4][16 * mt + g][n0 + 2 * tq]);
+                const float2 hi = *reinterpret_cast<const float2 *>(&sm.part_s[q4][16 * mt + g + 8][n0 + 2 * tq]);
+                s[mt][0] += lo.x;
+                s[mt][1] += lo.y;
+                s[mt][2] += hi.x;
+                s[mt][3] += hi.y;
             }
         }
         const bool v0 = sm.slot[st][n0 + 2 * tq] >= 0, v1 = sm.slot[st][n0 + 2 * tq + 1] >= 0;
