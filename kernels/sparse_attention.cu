@@ -13,17 +13,20 @@
  * H-fold re-reads of each row mostly hit L2. CUDA cores only: the obviously correct
  * reference, kept as the fallback.
  *
- * MMA: one 256-thread block per (16 heads, token, topk split). The block streams its
- * selected rows through shared memory in tiles of 64 (cp.async, double-buffered: the
- * gather of tile i+1 overlaps the math of tile i), so each gathered row is read from memory
- * once for all 16 heads; blocks of the other head groups of the same token run next to it
- * and hit the same rows in L2. Per tile, on bf16 tensor cores (mma.m16n8k16, fp32
- * accumulate):
- *   scores  S[16 heads, 64 rows] = Q[16, 576] . KV^T   warp w: rows 8w..8w+7, 36 k-steps
+ * MMA: one 256-thread block per (head group, token, topk split); a head group is 16 heads
+ * (one mma row tile) or, for ranks with >= 32 heads, 32 (two tiles: a 128-head rank stages
+ * each row 4 times per token instead of 8, halving the L2 -> SM traffic that bounds it).
+ * The block streams its selected rows through shared memory in tiles of 64 (cp.async,
+ * double-buffered: the gather of tile i+1 overlaps the math of tile i), so each gathered
+ * row is read from memory once for all heads of the group; the other groups of the same
+ * token are neighbouring blocks and hit the same rows in L2. Per tile, on bf16 tensor
+ * cores (mma.m16n8k16, fp32 accumulate):
+ *   scores  S[heads, 64 rows] = Q[heads, 576] . KV^T   warp w: a quarter of the 576 dims of
+ *           32 rows, its q fragments held in registers; the quarters meet in shared memory
  *   softmax tile max through shared memory (all warps need every row's max), P = exp2(S -
  *           m) rounded to bf16 into shared memory; l sums the rounded P, so the output is
  *           an exact convex combination of the rounded weights
- *   values  O[16, 512] += P[16, 64] . KV[64, 0:512]     warp w: columns 64w..64w+63
+ *   values  O[heads, 512] += P[heads, 64] . KV[64, 0:512]   warp w: columns 64w..64w+63
  * Operands come from shared memory with ldmatrix (.trans for KV as the B operand of P.V);
  * rows are padded by 16 bytes so the eight rows of every 8x8 matrix fall in different
  * banks. When tokens x head groups would leave most SMs idle (decode), the topk is split
@@ -143,7 +146,6 @@ __global__ void __launch_bounds__(kSimpleWarps * 32) sparse_attention_simple(Att
 
 /* ---- MMA kernel ---------------------------------------------------------------------- */
 
-constexpr int kHG = 16;                 /* heads per block: the M of one mma tile */
 constexpr int kRows = 64;               /* gathered rows per tile */
 constexpr int kWarps = 8;
 constexpr int kThreads = kWarps * 32;
@@ -152,12 +154,24 @@ constexpr int kPStride = kRows + 8;     /* bf16 per P row: 144 bytes, 9 x 16 */
 constexpr int kChunks = kQK * 2 / 16;   /* 16-byte chunks per row: 72 */
 constexpr int kTargetBlocks = 264;      /* ~2 waves of an H100 at one block per SM */
 
+/* Heads per block: MT mma row tiles of 16. MT = 2 (32 heads) halves the L2 -> SM traffic
+ * of a 128-head rank (each row is staged 4 times per token instead of 8); MT = 1 wastes no
+ * rows of the mma tile when a rank has 16 heads. */
+inline int mtiles_for(int heads) { return heads >= 32 ? 2 : 1; }
+
+constexpr int kSStride = kRows + 8;     /* floats per partial-score row: 72, conflict-free
+                                           64-bit stores of the mma C fragments */
+
+template <int MT>
 struct MmaSmem {
     __nv_bfloat16 kv[2][kRows][kStride];
-    __nv_bfloat16 q[kHG][kStride];
-    __nv_bfloat16 p[kHG][kPStride];
-    float red_max[kWarps][kHG];
-    float red_sum[kWarps][kHG];
+    union {
+        __nv_bfloat16 q[16 * MT][kStride];        /* until the warps hold their q fragments */
+        float part_s[4][16 * MT][kSStride];       /* then: scores of each K quarter */
+    };
+    __nv_bfloat16 p[16 * MT][kPStride];
+    float red_max[kWarps][16 * MT];
+    float red_sum[kWarps][16 * MT];
     int32_t slot[2][kRows];
 };
 
@@ -194,7 +208,8 @@ __device__ __forceinline__ void mma_bf16(float (&d)[4], const uint32_t (&a)[4], 
 
 /* Gather tile rows [base, base + 64) of this block's range [.., end) into stage st:
  * cp.async for valid slots, zeros for masked ones (so no stale NaN meets a zero weight). */
-__device__ __forceinline__ void load_tile(MmaSmem &sm, int st, const AttnArgs &a,
+template <int MT>
+__device__ __forceinline__ void load_tile(MmaSmem<MT> &sm, int st, const AttnArgs &a,
                                           const int32_t *idx, int base, int end) {
     const int tid = threadIdx.x;
     if (tid < kRows) {
@@ -212,13 +227,17 @@ __device__ __forceinline__ void load_tile(MmaSmem &sm, int st, const AttnArgs &a
     }
 }
 
+/* Fragment ownership (mma m16n8k16): lane = 4g + tq holds, of each 16-row tile mt, rows
+ * (heads) 16mt + g and 16mt + g + 8, and of each 8-column tile columns 2tq and 2tq + 1. */
+template <int MT>
 __global__ void __launch_bounds__(kThreads, 1) sparse_attention_mma(AttnArgs a) {
+    constexpr int HG = 16 * MT;
     extern __shared__ __align__(16) unsigned char smem_raw[];
-    MmaSmem &sm = *reinterpret_cast<MmaSmem *>(smem_raw);
-    const int h0 = blockIdx.x * kHG, t = blockIdx.y, split = blockIdx.z;
+    MmaSmem<MT> &sm = *reinterpret_cast<MmaSmem<MT> *>(smem_raw);
+    const int h0 = blockIdx.x * HG, t = blockIdx.y, split = blockIdx.z;
     if (t >= seam::real_tokens(a.num_tokens, a.tokens)) return;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-    const int g = lane >> 2, tq = lane & 3; /* mma fragment row group and column pair */
+    const int g = lane >> 2, tq = lane & 3;
 
     const int chunk = (a.topk + a.splits - 1) / a.splits;
     const int rows_per_split = (chunk + kRows - 1) / kRows * kRows;
@@ -227,8 +246,8 @@ __global__ void __launch_bounds__(kThreads, 1) sparse_attention_mma(AttnArgs a) 
     const int tiles = begin < end ? (end - begin + kRows - 1) / kRows : 0;
     const int32_t *idx = a.indices + (int64_t)t * a.topk;
 
-    /* q of the 16 heads (zeros past the last head), then the first tile */
-    for (int c = tid; c < kHG * kChunks; c += kThreads) {
+    /* q of the block's heads (zeros past the last head), then the first tile */
+    for (int c = tid; c < HG * kChunks; c += kThreads) {
         const int h = c / kChunks, ch = c - h * kChunks;
         uint4 v = make_uint4(0, 0, 0, 0);
         if (h0 + h < a.heads)
@@ -238,12 +257,32 @@ __global__ void __launch_bounds__(kThreads, 1) sparse_attention_mma(AttnArgs a) 
     if (tiles > 0) load_tile(sm, 0, a, idx, begin, end);
     cp_async_commit();
 
-    float acc[8][4];
+    /* Score work split: warp w owns K quarter kq = w % 4 (dims 144kq..144kq+143, 9 k-steps)
+     * of rows 32rh..32rh+31, rh = w / 4, for all the block's heads. Its q fragments for that
+     * quarter stay in registers for the whole block, so q is read from shared memory once,
+     * not once per tile; each KV element is read from shared memory once per tile. The four
+     * quarters' partial scores are summed through part_s (which reuses q's space). */
+    const int kq = warp & 3, rh = warp >> 2;
+    __syncthreads(); /* q stored */
+    uint32_t qf[MT][9][4];
 #pragma unroll
-    for (int n = 0; n < 8; n++)
+    for (int mt = 0; mt < MT; mt++)
 #pragma unroll
-        for (int i = 0; i < 4; i++) acc[n][i] = 0.f;
-    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f}; /* heads g and g + 8 */
+        for (int ks = 0; ks < 9; ks++)
+            ldmatrix_x4(qf[mt][ks], &sm.q[16 * mt + (lane & 15)][144 * kq + 16 * ks + (lane >> 4) * 8]);
+    /* part_s is first written after the loop's first barrier, when every warp has its q */
+
+    float acc[MT][8][4];
+    float m[MT][2], l[MT][2]; /* heads 16mt + g and 16mt + g + 8 */
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++) {
+#pragma unroll
+        for (int n = 0; n < 8; n++)
+#pragma unroll
+            for (int i = 0; i < 4; i++) acc[mt][n][i] = 0.f;
+        m[mt][0] = m[mt][1] = -INFINITY;
+        l[mt][0] = l[mt][1] = 0.f;
+    }
 
     for (int tile = 0; tile < tiles; tile++) {
         const int st = tile & 1;
@@ -252,108 +291,169 @@ __global__ void __launch_bounds__(kThreads, 1) sparse_attention_mma(AttnArgs a) 
         cp_async_wait<1>();
         __syncthreads();
 
-        /* scores of this warp's 8 rows for the 16 heads */
-        float s[4] = {0.f, 0.f, 0.f, 0.f};
+        /* partial scores: this warp's K quarter of rows 32rh..32rh+31 (4 n-tiles) */
+        {
+            float ps[MT][4][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                for (int j = 0; j < 4; j++) ps[mt][j][0] = ps[mt][j][1] = ps[mt][j][2] = ps[mt][j][3] = 0.f;
+#pragma unroll
+            for (int ks = 0; ks < 9; ks++) {
+                const int k0 = 144 * kq + 16 * ks;
+#pragma unroll
+                for (int j = 0; j < 4; j += 2) {
+                    /* n-tiles j and j+1: matrices (j, k0), (j, k0+8), (j+1, k0), (j+1, k0+8) */
+                    uint32_t b[4];
+                    ldmatrix_x4(b, &sm.kv[st][32 * rh + 8 * (j + (lane >> 4)) + (lane & 7)]
+                                         [k0 + ((lane >> 3) & 1) * 8]);
+#pragma unroll
+                    for (int mt = 0; mt < MT; mt++) {
+                        mma_bf16(ps[mt][j], qf[mt][ks], b[0], b[1]);
+                        mma_bf16(ps[mt][j + 1], qf[mt][ks], b[2], b[3]);
+                    }
+                }
+            }
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    const int col = 32 * rh + 8 * j + 2 * tq;
+                    *reinterpret_cast<float2 *>(&sm.part_s[kq][16 * mt + g][col]) =
+                        make_float2(ps[mt][j][0], ps[mt][j][1]);
+                    *reinterpret_cast<float2 *>(&sm.part_s[kq][16 * mt + g + 8][col]) =
+                        make_float2(ps[mt][j][2], ps[mt][j][3]);
+                }
+        }
+        __syncthreads();
+
+        /* full scores of rows 8w..8w+7, in the mma C layout: the sum of the four quarters */
+        float s[MT][4];
         const int n0 = warp * 8;
-#pragma unroll 6
-        for (int k0 = 0; k0 < kQK; k0 += 32) {
-            uint32_t b[4], qa[4], qb[4];
-            ldmatrix_x4(b, &sm.kv[st][n0 + (lane & 7)][k0 + (lane >> 3) * 8]);
-            ldmatrix_x4(qa, &sm.q[lane & 15][k0 + (lane >> 4) * 8]);
-            ldmatrix_x4(qb, &sm.q[lane & 15][k0 + 16 + (lane >> 4) * 8]);
-            mma_bf16(s, qa, b[0], b[1]);
-            mma_bf16(s, qb, b[2], b[3]);
-        }
-        const bool v0 = sm.slot[st][n0 + 2 * tq] >= 0, v1 = sm.slot[st][n0 + 2 * tq + 1] >= 0;
-        s[0] = v0 ? s[0] * a.scale_log2 : -INFINITY;
-        s[1] = v1 ? s[1] * a.scale_log2 : -INFINITY;
-        s[2] = v0 ? s[2] * a.scale_log2 : -INFINITY;
-        s[3] = v1 ? s[3] * a.scale_log2 : -INFINITY;
-        float mx0 = seam::group_max<4>(fmaxf(s[0], s[1]));
-        float mx1 = seam::group_max<4>(fmaxf(s[2], s[3]));
-        if (tq == 0) {
-            sm.red_max[warp][g] = mx0;
-            sm.red_max[warp][g + 8] = mx1;
-        }
-        __syncthreads();
-
-        float m_new[2] = {m[0], m[1]};
 #pragma unroll
-        for (int w = 0; w < kWarps; w++) {
-            m_new[0] = fmaxf(m_new[0], sm.red_max[w][g]);
-            m_new[1] = fmaxf(m_new[1], sm.red_max[w][g + 8]);
-        }
-        /* probabilities, rounded to bf16 once: the same values feed l and the mma */
-        __nv_bfloat162 p01 = __floats2bfloat162_rn(rescale(s[0], m_new[0]), rescale(s[1], m_new[0]));
-        __nv_bfloat162 p23 = __floats2bfloat162_rn(rescale(s[2], m_new[1]), rescale(s[3], m_new[1]));
-        *reinterpret_cast<__nv_bfloat162 *>(&sm.p[g][n0 + 2 * tq]) = p01;
-        *reinterpret_cast<__nv_bfloat162 *>(&sm.p[g + 8][n0 + 2 * tq]) = p23;
-        const float2 f01 = __bfloat1622float2(p01), f23 = __bfloat1622float2(p23);
-        const float sum0 = seam::group_sum<4>(f01.x + f01.y);
-        const float sum1 = seam::group_sum<4>(f23.x + f23.y);
-        if (tq == 0) {
-            sm.red_sum[warp][g] = sum0;
-            sm.red_sum[warp][g + 8] = sum1;
-        }
-        __syncthreads();
-
+        for (int mt = 0; mt < MT; mt++) {
+            s[mt][0] = s[mt][1] = s[mt][2] = s[mt][3] = 0.f;
 #pragma unroll
-        for (int r = 0; r < 2; r++) {
-            const float alpha = rescale(m[r], m_new[r]);
-            float tile_sum = 0.f;
-#pragma unroll
-            for (int w = 0; w < kWarps; w++) tile_sum += sm.red_sum[w][g + 8 * r];
-            l[r] = l[r] * alpha + tile_sum;
-            m[r] = m_new[r];
-#pragma unroll
-            for (int n = 0; n < 8; n++) {
-                acc[n][2 * r] *= alpha;
-                acc[n][2 * r + 1] *= alpha;
+            for (int q4 = 0; q4 < 4; q4++) {
+                const float2 lo = *reinterpret_cast<const float2 *>(&sm.part_s[q4][16 * mt + g][n0 + 2 * tq]);
+                const float2 hi = *reinterpret_cast<const float2 *>(&sm.part_s[q4][16 * mt + g + 8][n0 + 2 * tq]);
+                s[mt][0] += lo.x;
+                s[mt][1] += lo.y;
+                s[mt][2] += hi.x;
+                s[mt][3] += hi.y;
             }
         }
+        const bool v0 = sm.slot[st][n0 + 2 * tq] >= 0, v1 = sm.slot[st][n0 + 2 * tq + 1] >= 0;
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+            s[mt][0] = v0 ? s[mt][0] * a.scale_log2 : -INFINITY;
+            s[mt][1] = v1 ? s[mt][1] * a.scale_log2 : -INFINITY;
+            s[mt][2] = v0 ? s[mt][2] * a.scale_log2 : -INFINITY;
+            s[mt][3] = v1 ? s[mt][3] * a.scale_log2 : -INFINITY;
+            const float mx0 = seam::group_max<4>(fmaxf(s[mt][0], s[mt][1]));
+            const float mx1 = seam::group_max<4>(fmaxf(s[mt][2], s[mt][3]));
+            if (tq == 0) {
+                sm.red_max[warp][16 * mt + g] = mx0;
+                sm.red_max[warp][16 * mt + g + 8] = mx1;
+            }
+        }
+        __syncthreads();
 
-        /* O[16, this warp's 64 columns] += P[16, 64] . KV[64, columns] */
+        /* new running max (every warp computes the same), probabilities rounded to bf16
+         * once: the same values feed l and the mma */
+        float m_new[MT][2];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+#pragma unroll
+            for (int r = 0; r < 2; r++) {
+                float mx = m[mt][r];
+#pragma unroll
+                for (int w = 0; w < kWarps; w++) mx = fmaxf(mx, sm.red_max[w][16 * mt + g + 8 * r]);
+                m_new[mt][r] = mx;
+            }
+            const __nv_bfloat162 p01 = __floats2bfloat162_rn(rescale(s[mt][0], m_new[mt][0]),
+                                                             rescale(s[mt][1], m_new[mt][0]));
+            const __nv_bfloat162 p23 = __floats2bfloat162_rn(rescale(s[mt][2], m_new[mt][1]),
+                                                             rescale(s[mt][3], m_new[mt][1]));
+            *reinterpret_cast<__nv_bfloat162 *>(&sm.p[16 * mt + g][n0 + 2 * tq]) = p01;
+            *reinterpret_cast<__nv_bfloat162 *>(&sm.p[16 * mt + g + 8][n0 + 2 * tq]) = p23;
+            const float2 f01 = __bfloat1622float2(p01), f23 = __bfloat1622float2(p23);
+            const float sum0 = seam::group_sum<4>(f01.x + f01.y);
+            const float sum1 = seam::group_sum<4>(f23.x + f23.y);
+            if (tq == 0) {
+                sm.red_sum[warp][16 * mt + g] = sum0;
+                sm.red_sum[warp][16 * mt + g + 8] = sum1;
+            }
+        }
+        __syncthreads();
+
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int r = 0; r < 2; r++) {
+                const float alpha = rescale(m[mt][r], m_new[mt][r]);
+                float tile_sum = 0.f;
+#pragma unroll
+                for (int w = 0; w < kWarps; w++) tile_sum += sm.red_sum[w][16 * mt + g + 8 * r];
+                l[mt][r] = l[mt][r] * alpha + tile_sum;
+                m[mt][r] = m_new[mt][r];
+#pragma unroll
+                for (int n = 0; n < 8; n++) {
+                    acc[mt][n][2 * r] *= alpha;
+                    acc[mt][n][2 * r + 1] *= alpha;
+                }
+            }
+
+        /* O[heads, this warp's 64 columns] += P[heads, 64] . KV[64, columns] */
         const int c0 = warp * 64;
 #pragma unroll
         for (int k0 = 0; k0 < kRows; k0 += 16) {
-            uint32_t pa[4];
-            ldmatrix_x4(pa, &sm.p[lane & 15][k0 + (lane >> 4) * 8]);
+            uint32_t pa[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+                ldmatrix_x4(pa[mt], &sm.p[16 * mt + (lane & 15)][k0 + (lane >> 4) * 8]);
 #pragma unroll
             for (int n = 0; n < 8; n += 2) {
                 uint32_t b[4];
                 ldmatrix_x4_trans(b, &sm.kv[st][k0 + (lane & 7) + ((lane >> 3) & 1) * 8]
                                               [c0 + n * 8 + (lane >> 4) * 8]);
-                mma_bf16(acc[n], pa, b[0], b[1]);
-                mma_bf16(acc[n + 1], pa, b[2], b[3]);
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++) {
+                    mma_bf16(acc[mt][n], pa[mt], b[0], b[1]);
+                    mma_bf16(acc[mt][n + 1], pa[mt], b[2], b[3]);
+                }
             }
         }
         __syncthreads(); /* stage st, p and the reductions are rewritten next */
     }
     cp_async_wait<0>();
 
-    /* heads g and g + 8, columns warp*64 + n*8 + 2tq (+1) */
+    /* heads 16mt + g (+8), columns warp*64 + n*8 + 2tq (+1) */
 #pragma unroll
-    for (int r = 0; r < 2; r++) {
-        const int h = h0 + g + 8 * r;
-        if (h >= a.heads) continue;
-        const int64_t row = (int64_t)t * a.heads + h;
-        if (a.splits == 1) {
-            const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
-            __nv_bfloat16 *o = a.out + row * kV + warp * 64 + 2 * tq;
+    for (int mt = 0; mt < MT; mt++)
 #pragma unroll
-            for (int n = 0; n < 8; n++)
-                *reinterpret_cast<__nv_bfloat162 *>(o + n * 8) =
-                    __floats2bfloat162_rn(acc[n][2 * r] * inv, acc[n][2 * r + 1] * inv);
-        } else {
-            const int64_t prow = (int64_t)split * a.tokens * a.heads + row;
-            float *o = a.part_o + prow * kV + warp * 64 + 2 * tq;
+        for (int r = 0; r < 2; r++) {
+            const int h = h0 + 16 * mt + g + 8 * r;
+            if (h >= a.heads) continue;
+            const int64_t row = (int64_t)t * a.heads + h;
+            if (a.splits == 1) {
+                const float inv = l[mt][r] > 0.f ? 1.f / l[mt][r] : 0.f;
+                __nv_bfloat16 *o = a.out + row * kV + warp * 64 + 2 * tq;
 #pragma unroll
-            for (int n = 0; n < 8; n++)
-                *reinterpret_cast<float2 *>(o + n * 8) = make_float2(acc[n][2 * r], acc[n][2 * r + 1]);
-            if (warp == 0 && tq == 0)
-                *reinterpret_cast<float2 *>(a.part_ml + prow * 2) = make_float2(m[r], l[r]);
+                for (int n = 0; n < 8; n++)
+                    *reinterpret_cast<__nv_bfloat162 *>(o + n * 8) = __floats2bfloat162_rn(
+                        acc[mt][n][2 * r] * inv, acc[mt][n][2 * r + 1] * inv);
+            } else {
+                const int64_t prow = (int64_t)split * a.tokens * a.heads + row;
+                float *o = a.part_o + prow * kV + warp * 64 + 2 * tq;
+#pragma unroll
+                for (int n = 0; n < 8; n++)
+                    *reinterpret_cast<float2 *>(o + n * 8) =
+                        make_float2(acc[mt][n][2 * r], acc[mt][n][2 * r + 1]);
+                if (warp == 0 && tq == 0)
+                    *reinterpret_cast<float2 *>(a.part_ml + prow * 2) = make_float2(m[mt][r], l[mt][r]);
+            }
         }
-    }
 }
 
 /* Merge the splits of one (token, head): out = sum_s 2^(m_s - M) O_s / sum_s 2^(m_s - M) l_s. */
@@ -385,7 +485,8 @@ __global__ void __launch_bounds__(kCombineThreads) sparse_attention_combine(Attn
 
 /* Splits of the topk for these shapes (1: no split); rows per split a multiple of 64. */
 int plan_splits(int tokens, int heads, int topk) {
-    const int64_t blocks = (int64_t)tokens * ((heads + kHG - 1) / kHG);
+    const int hg = 16 * mtiles_for(heads);
+    const int64_t blocks = (int64_t)tokens * ((heads + hg - 1) / hg);
     const int max_splits = (topk + kRows - 1) / kRows;
     if (blocks == 0 || blocks * 2 >= kTargetBlocks || max_splits <= 1) return 1;
     int want = (int)((kTargetBlocks + blocks - 1) / blocks);
@@ -394,6 +495,18 @@ int plan_splits(int tokens, int heads, int topk) {
     const int chunk = (topk + want - 1) / want;
     const int rows = (chunk + kRows - 1) / kRows * kRows;
     return (topk + rows - 1) / rows;
+}
+
+template <int MT>
+seam_status launch_mma(const AttnArgs &a, cudaStream_t s) {
+    const size_t smem = sizeof(MmaSmem<MT>);
+    SEAM_CUDA_CHECK(cudaFuncSetAttribute(sparse_attention_mma<MT>,
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    const unsigned groups = (unsigned)((a.heads + 16 * MT - 1) / (16 * MT));
+    sparse_attention_mma<MT><<<dim3(groups, (unsigned)a.tokens, (unsigned)a.splits), kThreads,
+                               smem, s>>>(a);
+    SEAM_CUDA_CHECK_LAUNCH();
+    return SEAM_OK;
 }
 
 size_t split_workspace_bytes(int tokens, int heads, int splits) {
@@ -471,13 +584,7 @@ extern "C" seam_status seam_sparse_attention(const seam_sparse_attention_params 
         a.part_o = (float *)p->workspace;
         a.part_ml = a.part_o + (size_t)splits * p->tokens * p->heads * kV;
     }
-    const size_t smem = sizeof(MmaSmem);
-    SEAM_CUDA_CHECK(cudaFuncSetAttribute(sparse_attention_mma,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    const unsigned groups = (unsigned)((p->heads + kHG - 1) / kHG);
-    sparse_attention_mma<<<dim3(groups, (unsigned)p->tokens, (unsigned)splits), kThreads, smem,
-                           s>>>(a);
-    SEAM_CUDA_CHECK_LAUNCH();
+    SEAM_TRY(mtiles_for(p->heads) == 2 ? launch_mma<2>(a, s) : launch_mma<1>(a, s));
     if (splits > 1) {
         sparse_attention_combine<<<dim3((unsigned)p->heads, (unsigned)p->tokens),
                                    kCombineThreads, 0, s>>>(a);

@@ -517,6 +517,111 @@ static void test_rope_uses_cos_sin_cache_and_skips_out_of_range(void **state) {
     run_rope_case(&r, 12, 4, 128, 64, 0, SEAM_ROPE_NEOX, pos, 0, 8); /* real count 8 */
 }
 
+/* ---- token strides ---------------------------------------------------------------------- */
+
+/* Rows that are slices of wider buffers (a fused projection's output): the kernels read and
+ * write only each token's slice and leave the gaps alone. */
+static void test_layers_respect_token_strides(void **state) {
+    (void)state;
+    SEAM_REQUIRE_GPU();
+    seam_test_rng r = seam_test_rng_make(__func__);
+    const int T = 19;
+    { /* hadamard: 3 heads in rows of 448, out in rows of 512 */
+        const int xs = 448, os = 512;
+        uint16_t *x = rand_bf16(&r, (size_t)T * xs, 2.0f);
+        void *dx = dev_upload(x, (size_t)T * xs * 2), *dout = dev_alloc((size_t)T * os * 2);
+        assert_int_equal(cudaMemset(dout, 0xff, (size_t)T * os * 2), cudaSuccess);
+        seam_hadamard_params p = SEAM_HADAMARD_PARAMS_INITIALIZER;
+        p.tokens = T;
+        p.heads = 3;
+        p.x = dx;
+        p.x_token_stride = xs;
+        p.out = dout;
+        p.out_token_stride = os;
+        SEAM_ASSERT_OK(seam_hadamard(&p, NULL));
+        uint16_t *got = download(dout, (size_t)T * os * 2);
+        uint16_t packed_x[3 * 128], packed_got[3 * 128];
+        double ref[3 * 128];
+        for (int t = 0; t < T; t++) {
+            memcpy(packed_x, x + (size_t)t * xs, sizeof packed_x);
+            memcpy(packed_got, got + (size_t)t * os, sizeof packed_got);
+            ref_hadamard(packed_x, ref, 3, 1.0 / sqrt(128.0));
+            expect_close("hadamard strided", packed_got, ref, 3 * 128, 128, 1.0 / 256, 2e-5, 0);
+            for (int i = 3 * 128; i < os; i++)
+                if (got[(size_t)t * os + i] != 0xffff) fail_msg("hadamard: gap of token %d written", t);
+        }
+        free(x); free(got); cudaFree(dx); cudaFree(dout);
+    }
+    { /* rms_norm: hidden 1000 in rows of 1008 (x) and 1024 (out), fused residual of 1016 */
+        const int H = 1000, xs = 1008, os = 1024, rs = 1016;
+        uint16_t *x = rand_bf16(&r, (size_t)T * xs, 2.0f), *res = rand_bf16(&r, (size_t)T * rs, 2.0f);
+        float *w = malloc(H * sizeof *w);
+        for (int i = 0; i < H; i++) w[i] = rnd(&r, 2.0f);
+        void *dx = dev_upload(x, (size_t)T * xs * 2), *dres = dev_upload(res, (size_t)T * rs * 2);
+        void *dw = dev_upload(w, H * 4), *dout = dev_alloc((size_t)T * os * 2);
+        assert_int_equal(cudaMemset(dout, 0xff, (size_t)T * os * 2), cudaSuccess);
+        seam_norm_params p = SEAM_NORM_PARAMS_INITIALIZER;
+        p.tokens = T;
+        p.hidden = H;
+        p.x = dx;
+        p.x_token_stride = xs;
+        p.out = dout;
+        p.out_token_stride = os;
+        p.residual = dres;
+        p.residual_token_stride = rs;
+        p.weight = dw;
+        SEAM_ASSERT_OK(seam_norm(&p, NULL));
+        uint16_t *got = download(dout, (size_t)T * os * 2), *got_res = download(dres, (size_t)T * rs * 2);
+        uint16_t *sum = malloc((size_t)H * 2), *row = malloc((size_t)H * 2);
+        double *ref = malloc((size_t)H * sizeof *ref);
+        for (int t = 0; t < T; t++) {
+            for (int i = 0; i < H; i++) {
+                sum[i] = f2bf(bf2f(x[(size_t)t * xs + i]) + bf2f(res[(size_t)t * rs + i]));
+                if (got_res[(size_t)t * rs + i] != sum[i])
+                    fail_msg("strided residual token %d col %d: 0x%04x, expected 0x%04x", t, i,
+                             got_res[(size_t)t * rs + i], sum[i]);
+            }
+            for (int i = H; i < rs; i++)
+                if (got_res[(size_t)t * rs + i] != res[(size_t)t * rs + i])
+                    fail_msg("rms_norm: residual gap of token %d written", t);
+            for (int i = H; i < os; i++)
+                if (got[(size_t)t * os + i] != 0xffff) fail_msg("rms_norm: out gap of token %d written", t);
+            memcpy(row, got + (size_t)t * os, (size_t)H * 2);
+            ref_norm(sum, w, NULL, ref, 1, H, 0, 1e-6);
+            expect_close("rms_norm strided", row, ref, (size_t)H, (size_t)H, 1.0 / 256, 1e-4, 0);
+        }
+        free(x); free(res); free(w); free(got); free(got_res); free(sum); free(row); free(ref);
+        cudaFree(dx); cudaFree(dres); cudaFree(dw); cudaFree(dout);
+    }
+    { /* rope: 2 heads of 128 in rows of 300, neox on the first 64 dims */
+        const int xs = 300;
+        uint16_t *x = rand_bf16(&r, (size_t)T * xs, 2.0f);
+        int32_t pos[19];
+        for (int t = 0; t < T; t++) pos[t] = seam_test_int(&r, 0, 163839);
+        void *dx = dev_upload(x, (size_t)T * xs * 2);
+        int32_t *dpos = dev_upload(pos, sizeof pos);
+        seam_rope_params p = SEAM_ROPE_PARAMS_INITIALIZER;
+        p.tokens = T;
+        p.heads = 2;
+        p.head_dim = 128;
+        p.x = dx;
+        p.x_token_stride = xs;
+        p.positions = dpos;
+        SEAM_ASSERT_OK(seam_rope(&p, NULL));
+        uint16_t *got = download(dx, (size_t)T * xs * 2);
+        double ref[256];
+        for (int t = 0; t < T; t++) {
+            for (int i = 0; i < 256; i++) ref[i] = bf2f(x[(size_t)t * xs + i]);
+            ref_rope(ref, &pos[t], 1, 2, 128, 64, 0, 0, 10000.0, NULL, 0);
+            expect_close("rope strided", got + (size_t)t * xs, ref, 256, 128, 1.0 / 256, 1e-5, 0);
+            for (int i = 256; i < xs; i++)
+                if (got[(size_t)t * xs + i] != x[(size_t)t * xs + i])
+                    fail_msg("rope: gap of token %d written", t);
+        }
+        free(x); free(got); cudaFree(dx); cudaFree(dpos);
+    }
+}
+
 /* ---- sparse attention ------------------------------------------------------------------- */
 
 typedef enum idx_pattern {
@@ -616,6 +721,8 @@ static void test_sparse_attention_matches_reference(void **state) {
         run_attention_case(&r, 5, 16, 300, 1000, s, 1.0f, IDX_RANDOM, kern, -1);
         run_attention_case(&r, 1, 16, 64, 70, s, 1.0f, IDX_RANDOM, kern, -1);  /* 1 token */
         run_attention_case(&r, 3, 20, 129, 500, s, 1.0f, IDX_RANDOM, kern, -1); /* heads % 16 */
+        run_attention_case(&r, 2, 40, 200, 700, s, 1.0f, IDX_RANDOM, kern, -1); /* 32-head groups,
+                                                                    the last one 8 heads */
         run_attention_case(&r, 2, 5, 7, 9, s, 1.0f, IDX_RANDOM, kern, -1);      /* tiny */
         run_attention_case(&r, 9, 16, 256, 300, s, 1.0f, IDX_PREFIX, kern, -1); /* short rows */
     }
@@ -1091,6 +1198,7 @@ int main(void) {
         cmocka_unit_test(test_layer_norm_of_large_mean_is_stable),
         cmocka_unit_test(test_rope_matches_reference),
         cmocka_unit_test(test_rope_uses_cos_sin_cache_and_skips_out_of_range),
+        cmocka_unit_test(test_layers_respect_token_strides),
         cmocka_unit_test(test_sparse_attention_matches_reference),
         cmocka_unit_test(test_sparse_attention_topk_2048_deepseek_shapes),
         cmocka_unit_test(test_sparse_attention_sharp_softmax_is_stable),

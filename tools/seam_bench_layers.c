@@ -6,10 +6,12 @@
  * q, out and the indices -- divided by the read bandwidth measured here with a large
  * device-to-device copy (bytes read + written / time). The cache holds --slots rows
  * (default 400k = 460 MB, far beyond L2) and the index sets rotate so that one run's rows
- * are not in L2 from the previous run. Prints a table, then one JSON object.
+ * are not in L2 from the previous run. The compute floor is 2 x tokens x heads x topk x
+ * (576 + 512) FLOPs at --peak-tflops (dense bf16; 989 for an H100 SXM); x_floor compares
+ * with the larger of the two floors. Prints a table, then one JSON object.
  *
  *   seam-bench-layers [--tokens 1,64,512] [--heads 16,128] [--topk 2048] [--iters 50]
- *                     [--slots 400000] [--json out.json] */
+ *                     [--slots 400000] [--peak-tflops 989] [--json out.json] */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,6 +96,7 @@ static const char *kernel_name(seam_sparse_attention_kernel k) {
 int main(int argc, char **argv) {
     int tokens[8] = {1, 64, 512}, heads[8] = {16, 128}, nt = 3, nh = 2;
     int topk = 2048, iters = 50, slots = 400000;
+    double peak_tflops = 989.0;
     const char *json_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--tokens") && i + 1 < argc) nt = parse_list(argv[++i], tokens, 8);
@@ -102,14 +105,16 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--slots") && i + 1 < argc) slots = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
+        else if (!strcmp(argv[i], "--peak-tflops") && i + 1 < argc) peak_tflops = atof(argv[++i]);
         else {
             fprintf(stderr, "usage: %s [--tokens 1,64,512] [--heads 16,128] [--topk 2048] "
-                            "[--iters 50] [--slots 400000] [--json out.json]\n", argv[0]);
+                            "[--iters 50] [--slots 400000] [--peak-tflops 989] [--json out.json]\n",
+                    argv[0]);
             return 2;
         }
     }
-    if (iters < 1 || topk < 1 || slots < 1) {
-        fprintf(stderr, "iters, topk and slots must be >= 1\n");
+    if (iters < 1 || topk < 1 || slots < 1 || !(peak_tflops > 0)) {
+        fprintf(stderr, "iters, topk, slots and peak-tflops must be positive\n");
         return 2;
     }
     int ndev = 0;
@@ -147,8 +152,8 @@ int main(int argc, char **argv) {
     jlen += (size_t)snprintf(jbuf + jlen, (1 << 16) - jlen,
                              "{\"device\": \"%s\", \"read_bw_gbs\": %.1f, \"topk\": %d, \"slots\": %d, "
                              "\"results\": [", info.name, bw / 1e9, topk, slots);
-    printf("\n%6s %6s %6s %-7s %10s %10s %7s %9s\n", "tokens", "heads", "topk", "kernel",
-           "median_us", "floor_us", "x_floor", "GB/s");
+    printf("\n%6s %6s %6s %-7s %10s %9s %9s %7s %9s %7s\n", "tokens", "heads", "topk", "kernel",
+           "median_us", "hbm_us", "flop_us", "x_floor", "GB/s", "TFLOPs");
     int first = 1;
     for (int ti = 0; ti < nt; ti++)
         for (int hi = 0; hi < nh; hi++) {
@@ -172,7 +177,10 @@ int main(int argc, char **argv) {
             void *ws = NULL;
             if (ws_bytes) CHECK_CUDA(cudaMalloc(&ws, ws_bytes));
             const double bytes = (double)gathered + nq * 2.0 + T * H * SEAM_MLA_V_DIM * 2.0 + nidx * 4.0;
-            const double floor_us = bytes / bw * 1e6;
+            const double hbm_us = bytes / bw * 1e6;
+            const double flops = 2.0 * T * H * (double)topk * (SEAM_MLA_QK_DIM + SEAM_MLA_V_DIM);
+            const double flop_us = flops / (peak_tflops * 1e12) * 1e6;
+            const double floor_us = hbm_us > flop_us ? hbm_us : flop_us;
             const seam_sparse_attention_kernel kernels[] = {
                 SEAM_SPARSE_ATTENTION_SIMPLE, SEAM_SPARSE_ATTENTION_MMA, SEAM_SPARSE_ATTENTION_AUTO};
             for (int k = 0; k < 3; k++) {
@@ -198,13 +206,15 @@ int main(int argc, char **argv) {
                 }
                 qsort(times, (size_t)iters, sizeof *times, cmp_float);
                 const double us = times[iters / 2] * 1e3;
-                printf("%6d %6d %6d %-7s %10.1f %10.1f %7.2f %9.0f\n", T, H, topk,
-                       kernel_name(kernels[k]), us, floor_us, us / floor_us, bytes / us * 1e-3);
+                printf("%6d %6d %6d %-7s %10.1f %9.1f %9.1f %7.2f %9.0f %7.1f\n", T, H, topk,
+                       kernel_name(kernels[k]), us, hbm_us, flop_us, us / floor_us,
+                       bytes / us * 1e-3, flops / us * 1e-6);
                 jlen += (size_t)snprintf(jbuf + jlen, (1 << 16) - jlen,
                                          "%s\n  {\"tokens\": %d, \"heads\": %d, \"kernel\": \"%s\", "
-                                         "\"median_us\": %.2f, \"floor_us\": %.2f, \"bytes\": %.0f}",
+                                         "\"median_us\": %.2f, \"hbm_floor_us\": %.2f, "
+                                         "\"flop_floor_us\": %.2f, \"bytes\": %.0f, \"flops\": %.0f}",
                                          first ? "" : ",", T, H, kernel_name(kernels[k]), us,
-                                         floor_us, bytes);
+                                         hbm_us, flop_us, bytes, flops);
                 first = 0;
             }
             cudaFree(q);

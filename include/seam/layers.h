@@ -103,13 +103,14 @@ SEAM_API seam_status seam_norm(const seam_norm_params *params, seam_stream strea
  * with pos = positions[t]. Pairs:
  *   SEAM_ROPE_NEOX        (x[i], x[i + rotary_dim/2])  -- the non-interleaved layout the
  *                         DeepSeek V3.2 indexer uses (rotate_half); the default
- *   SEAM_ROPE_INTERLEAVED (x[2i], x[2i + 1])           -- GPT-J layout
+ *   SEAM_ROPE_INTERLEAVED (x[2i], x[2i + 1])           -- GPT-J layout, what DeepSeek's
+ *                         reference code uses for MLA's 64 rope dims
  * (a, b) -> (a cos - b sin, b cos + a sin). Dims outside the rotary part are untouched.
  * Angles: with cos_sin_cache NULL they are computed in the kernel exactly (fp64 product and
  * range reduction, fp32 sin/cos), so position 163839 is as accurate as position 1. With a
  * cache (fp32 [cache_positions, rotary_dim]: cos of the rotary_dim/2 frequencies, then their
- * sin -- SGLang's cos_sin_cache layout) the engine's own tables (YaRN scaling, ...) are used
- * bit for bit. Positions outside [0, cache_positions) (or negative, without a cache) leave
+ * sin -- SGLang's cos_sin_cache layout) the engine's own tables are used bit for bit: DeepSeek
+ * V3.2 scales its frequencies with YaRN, so engines running it pass their table. Positions outside [0, cache_positions) (or negative, without a cache) leave
  * the token untouched. */
 typedef enum seam_rope_style {
     SEAM_ROPE_NEOX = 0,
@@ -152,8 +153,8 @@ SEAM_API seam_status seam_rope(const seam_rope_params *params, seam_stream strea
  * rounded to bf16 before the value product on the tensor-core path (as FlashAttention and
  * FlashMLA do), fp32 throughout on the simple path.
  * Kernels: SIMPLE (one block per token and head, CUDA cores: the reference, any shape);
- * MMA (one block per token and 16 heads: each gathered KV row is staged in shared memory
- * once for those 16 heads, bf16 tensor cores; when tokens x head groups would leave the GPU
+ * MMA (one block per token and 16 heads, 32 when heads >= 32: each gathered KV row is
+ * staged in shared memory once for those heads, bf16 tensor cores; when tokens x head groups would leave the GPU
  * mostly idle, e.g. decode, the topk is split across blocks and a second pass combines the
  * splits; that needs seam_sparse_attention_workspace_size() bytes of workspace, and without
  * them the kernel runs unsplit); AUTO (the library's choice: MMA today).
