@@ -87,10 +87,14 @@ static seam_status check_usable(const seam_comm *c, const char *func) {
     return SEAM_OK;
 }
 
-/* Poll an NCCL communicator's asynchronous state until it is no longer ncclInProgress
- * (non-blocking communicators of engines return it from calls), within the timeout. */
+/* The result of an NCCL call. A synchronous error (bad argument, bad usage) is reported and
+ * leaves the communicator usable. ncclInProgress (engines' non-blocking communicators) is
+ * polled until the communicator settles, within the timeout; an asynchronous error found
+ * there, or the timeout, aborts an owned communicator. */
 static seam_status settle(seam_comm *c, seam_nccl_result_t r, const char *expr, int line,
                           const char *func) {
+    if (r == SEAM_NCCL_SUCCESS) return SEAM_OK;
+    if (r != SEAM_NCCL_IN_PROGRESS) return seam_nccl_fail(c->api, c->nccl, r, expr, __FILE__, line, func);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int it = 0;
