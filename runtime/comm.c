@@ -172,7 +172,7 @@ static seam_status nccl_type(seam_dtype dtype, seam_nccl_data_type_t *t) {
                      (int)dtype);
 }
 
-/* Runs body with the communicator's device current, restoring the caller's device. */
+/* Makes a device current for a stretch of calls; leave_device restores the caller's. */
 typedef struct device_scope {
     int previous;
 } device_scope;

@@ -115,7 +115,10 @@ SEAM_API seam_status seam_comm_broadcast(seam_comm *comm, void *buf, size_t coun
                                          seam_dtype dtype, int root, seam_stream stream);
 
 /* Wait until stream has finished, polling the communicator for asynchronous errors; past
- * the timeout an owned communicator is aborted (SEAM_ERR_TIMEOUT). Not during capture. */
+ * the timeout an owned communicator is aborted (SEAM_ERR_TIMEOUT). Use it after replaying a
+ * graph that holds collectives, or after eager collectives with wait_eager 0. SEAM_ERR_STATE
+ * while the stream is being captured. A world of one without NCCL returns at once (its
+ * collectives enqueue nothing). */
 SEAM_API seam_status seam_comm_wait(seam_comm *comm, seam_stream stream);
 
 /* ---- determinism digest ----------------------------------------------------------------- */
