@@ -684,6 +684,23 @@ static void test_comm_wait_times_out_and_aborts(void **state) {
     SEAM_ASSERT_OK(seam_comm_destroy(c)); /* after an abort: frees, never ncclCommDestroy */
 }
 
+/* Rank 0 of a group of two whose rank 1 never comes: init gives up after the timeout
+ * instead of blocking for good (NCCL's own bootstrap error is accepted too). */
+static void test_comm_init_times_out_when_a_rank_never_joins(void **state) {
+    (void)state;
+    REQUIRE_NCCL();
+    seam_comm_id id;
+    SEAM_ASSERT_OK(seam_comm_unique_id(&id));
+    seam_comm_config cfg = SEAM_COMM_CONFIG_INITIALIZER;
+    cfg.timeout_ms = 1000;
+    seam_comm *c = (seam_comm *)&c;
+    seam_status s = seam_comm_init_rank_config(&c, 2, &id, 0, 0, &cfg);
+    printf("# %s: %s\n", seam_status_string(s), seam_last_error());
+    assert_true(s == SEAM_ERR_TIMEOUT || s == SEAM_ERR_NCCL);
+    if (s == SEAM_ERR_TIMEOUT) assert_non_null(strstr(seam_last_error(), "never joined"));
+    assert_null(c);
+}
+
 /* The digest check refuses to run inside capture (it synchronizes). */
 static void test_check_digest_refuses_capture(void **state) {
     (void)state;
@@ -725,6 +742,7 @@ int main(void) {
         cmocka_unit_test(test_topk_broadcast_eager_and_graph_replay),
         cmocka_unit_test(test_comm_wait_times_out_and_aborts),
         cmocka_unit_test(test_check_digest_refuses_capture),
+        cmocka_unit_test(test_comm_init_times_out_when_a_rank_never_joins),
     };
     return SEAM_RUN_TESTS(tests);
 }
