@@ -76,8 +76,9 @@ SEAM_API seam_status seam_comm_nccl_version(int *version);
  * (seam-launch writes it to the file named by SEAM_LAUNCH_ID_FILE). Needs NCCL. */
 SEAM_API seam_status seam_comm_unique_id(seam_comm_id *out);
 
-/* Join a group of nranks ranks on CUDA device `device` (ncclCommInitRank; it returns when
- * every rank has joined). nranks 1 needs no id and no NCCL (unless config asks for it).
+/* Join a group of nranks ranks on CUDA device `device` (ncclCommInitRank: it returns when
+ * every rank has joined, or SEAM_ERR_TIMEOUT when one has not within the timeout). nranks 1
+ * needs no id, no NCCL and no GPU (unless config asks for NCCL).
  * After joining, one small broadcast and all-gather set up NCCL's connections, so later
  * collectives (and graph capture) never wait on connection setup. config may be NULL. */
 SEAM_API seam_status seam_comm_init_rank(seam_comm **out, int nranks, const seam_comm_id *id,
