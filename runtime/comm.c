@@ -496,6 +496,13 @@ seam_status seam_comm_device(const seam_comm *comm, int *device) {
     return SEAM_OK;
 }
 
+seam_status seam_comm_set_timeout(seam_comm *comm, int timeout_ms) {
+    SEAM_CHECK_PTR(comm);
+    SEAM_CHECK_ARG(timeout_ms > 0, "timeout_ms=%d is not positive", timeout_ms);
+    comm->timeout_ms = timeout_ms;
+    return SEAM_OK;
+}
+
 seam_status seam_comm_nccl_handle(const seam_comm *comm, void **nccl_comm) {
     SEAM_CHECK_PTR(comm);
     SEAM_CHECK_PTR(nccl_comm);

@@ -147,6 +147,8 @@ static void test_comm_world_of_one_needs_no_nccl_or_gpu(void **state) {
     SEAM_ASSERT_FAILS(seam_comm_check_digest(c, NULL, NULL, &m), SEAM_ERR_INVALID_ARG,
                       "digest is NULL");
     SEAM_ASSERT_FAILS(seam_comm_rank(c, NULL), SEAM_ERR_INVALID_ARG, "rank is NULL");
+    SEAM_ASSERT_FAILS(seam_comm_set_timeout(c, 0), SEAM_ERR_INVALID_ARG, "timeout_ms=0");
+    SEAM_ASSERT_OK(seam_comm_set_timeout(c, 250));
     SEAM_ASSERT_FAILS(seam_comm_rank(NULL, &rank), SEAM_ERR_INVALID_ARG, "comm is NULL");
     SEAM_ASSERT_OK(seam_comm_destroy(c));
 }

@@ -241,8 +241,9 @@ static seam_status make_victim(void) {
     cudaFree(d);
     if (s != SEAM_OK) return s;
     seam_comm_config cfg = SEAM_COMM_CONFIG_INITIALIZER;
-    cfg.timeout_ms = VICTIM_TIMEOUT_MS;
-    return seam_comm_init_rank_config(&victim, size, &id, rank, device, &cfg);
+    cfg.timeout_ms = 120000; /* joining may be slow (under compute-sanitizer) */
+    s = seam_comm_init_rank_config(&victim, size, &id, rank, device, &cfg);
+    return s == SEAM_OK ? seam_comm_set_timeout(victim, VICTIM_TIMEOUT_MS) : s;
 }
 
 static double now_ms(void) {

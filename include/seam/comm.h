@@ -103,6 +103,9 @@ SEAM_API seam_status seam_comm_destroy(seam_comm *comm);
 SEAM_API seam_status seam_comm_rank(const seam_comm *comm, int *rank);
 SEAM_API seam_status seam_comm_size(const seam_comm *comm, int *size);
 SEAM_API seam_status seam_comm_device(const seam_comm *comm, int *device);
+/* Change the dead-peer timeout (ms, > 0) for later calls, e.g. a long one for joining and a
+ * short one for collectives. */
+SEAM_API seam_status seam_comm_set_timeout(seam_comm *comm, int timeout_ms);
 /* The ncclComm_t (NULL for a world of one without NCCL). */
 SEAM_API seam_status seam_comm_nccl_handle(const seam_comm *comm, void **nccl_comm);
 /* 1 when collectives on this communicator may be captured in a CUDA graph: no NCCL (a
