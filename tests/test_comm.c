@@ -41,15 +41,17 @@ static int have_nccl(void) {
         if (e_ != cudaSuccess) fail_msg("%s: %s", #expr, cudaGetErrorString(e_));             \
     } while (0)
 
-/* A 1-rank NCCL communicator on device 0. */
+/* A 1-rank NCCL communicator on device 0 with the given dead-peer timeout (joining gets
+ * longer: NCCL's first init in a process can take seconds, more under compute-sanitizer). */
 static seam_comm *nccl_single(int timeout_ms) {
     seam_comm_id id;
     SEAM_ASSERT_OK(seam_comm_unique_id(&id));
     seam_comm_config cfg = SEAM_COMM_CONFIG_INITIALIZER;
     cfg.nccl_single_rank = 1;
-    cfg.timeout_ms = timeout_ms;
+    cfg.timeout_ms = 300000;
     seam_comm *c = NULL;
     SEAM_ASSERT_OK(seam_comm_init_rank_config(&c, 1, &id, 0, 0, &cfg));
+    SEAM_ASSERT_OK(seam_comm_set_timeout(c, timeout_ms));
     return c;
 }
 
