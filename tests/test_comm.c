@@ -232,6 +232,39 @@ static void test_comm_init_launched_reads_the_launcher_environment(void **state)
     assert_null(c);
 }
 
+/* The launcher's variables are known to the config reader (no "unknown variable" warning);
+ * a misspelt one still is warned about. */
+static void test_launch_variables_are_known_to_the_config(void **state) {
+    (void)state;
+    for (size_t i = 0; i < sizeof launch_vars / sizeof launch_vars[0]; i++) setenv(launch_vars[i], "0", 1);
+    setenv("SEAM_LAUNCH_RANKS", "0", 1);
+    char path[] = "/tmp/seam-test-stderr-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    seam_config cfg;
+    seam_status s = seam_config_from_env(&cfg);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    unsetenv("SEAM_LAUNCH_RANKS");
+    SEAM_ASSERT_OK(s);
+    char text[4096] = "";
+    lseek(fd, 0, SEEK_SET);
+    ssize_t got = read(fd, text, sizeof text - 1);
+    close(fd);
+    unlink(path);
+    text[got > 0 ? got : 0] = '\0';
+    assert_non_null(strstr(text, "SEAM_LAUNCH_RANKS"));
+    for (size_t i = 0; i < sizeof launch_vars / sizeof launch_vars[0]; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "variable %s is ignored", launch_vars[i]);
+        if (strstr(text, line)) fail_msg("warned about %s: %s", launch_vars[i], text);
+    }
+}
+
 static void test_comm_ops_are_registered_with_their_capture_class(void **state) {
     (void)state;
     seam_registry *reg;
@@ -734,6 +767,8 @@ int main(void) {
         cmocka_unit_test(test_comm_nccl_absent_is_a_clear_error),
         cmocka_unit_test(test_comm_borrow_checks_arguments),
         cmocka_unit_test_setup_teardown(test_comm_init_launched_reads_the_launcher_environment,
+                                        clear_launch_env, clear_launch_env),
+        cmocka_unit_test_setup_teardown(test_launch_variables_are_known_to_the_config,
                                         clear_launch_env, clear_launch_env),
         cmocka_unit_test(test_comm_ops_are_registered_with_their_capture_class),
         cmocka_unit_test(test_topk_broadcast_op_checks_arguments),
