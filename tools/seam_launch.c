@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -228,6 +229,7 @@ int main(int argc, char **argv) {
             break;
         }
         fflush(NULL);
+        pid_t launcher = getpid();
         pid_t pid = fork();
         if (pid < 0) {
             fprintf(stderr, "seam-launch: fork: %s\n", strerror(errno));
@@ -237,6 +239,10 @@ int main(int argc, char **argv) {
         }
         if (pid == 0) {
             setpgid(0, 0);
+            /* A launcher killed outright (SIGKILL from a test harness) takes its ranks along
+             * instead of leaving hung NCCL processes behind. */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != launcher) _exit(1);
             environ = env;
             execvp(prog[0], prog);
             fprintf(stderr, "seam-launch: cannot run %s: %s\n", prog[0], strerror(errno));
