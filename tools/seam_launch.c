@@ -97,8 +97,13 @@ static char **rank_environment(int rank, int size, const char *id_file, size_t *
     }
     if (!has_nvls) env[k++] = strdup("NCCL_NVLS_ENABLE=0");
     env[k] = NULL;
-    for (size_t i = *inherited; i < k; i++)
-        if (!env[i]) return NULL;
+    int ok = 1;
+    for (size_t i = *inherited; i < k; i++) ok = ok && env[i];
+    if (!ok) {
+        for (size_t i = *inherited; i < k; i++) free(env[i]);
+        free(env);
+        return NULL;
+    }
     return env;
 }
 
