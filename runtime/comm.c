@@ -5,9 +5,10 @@
  * hangs the stream, not the host. After an eager collective seam polls cudaStreamQuery and
  * ncclCommGetAsyncError (NCCL's documented fault-handling loop) with a short backoff; past
  * the timeout it aborts the communicator, which makes the NCCL kernels return, and reports
- * SEAM_ERR_TIMEOUT. Connections are set up at init by two tiny collectives while every rank
- * is known to be present, so a later collective never blocks the host in connection setup.
- * Inside CUDA graph capture nothing is polled: the collective is only recorded. */
+ * SEAM_ERR_TIMEOUT. Joining (ncclCommInitRank) runs on a helper thread under the same
+ * timeout. Connections are set up at init by two tiny collectives while every rank is known
+ * to be present, so a later collective never blocks the host in connection setup. Inside
+ * CUDA graph capture nothing is polled: the collective is only recorded. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
