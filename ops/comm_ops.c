@@ -42,10 +42,15 @@ static seam_status run_topk_broadcast(const seam_op_call *call, seam_context *ct
                                       seam_stream stream) {
     const seam_config *cfg = seam_context_config(ctx);
     if (cfg == NULL || !cfg->topk_broadcast) return SEAM_OK; /* SEAM_TOPK_BROADCAST=0 */
+    seam_comm *comm = (seam_comm *)call->args[BCAST_COMM].u.ptr;
+    int device;
+    SEAM_TRY(seam_context_device(ctx, &device));
+    if (comm->api != NULL && device != comm->device)
+        return seam_fail(SEAM_ERR_INVALID_ARG, "seam_op_run", "op '%s': the context is on device "
+                         "%d, the communicator on device %d", call->op->name, device, comm->device);
     const seam_tensor *t = seam_op_tensor(call, BCAST_TOPK);
     size_t count = (size_t)t->shape[0] * (size_t)t->shape[1];
-    return seam_comm_broadcast((seam_comm *)call->args[BCAST_COMM].u.ptr, t->data, count,
-                               SEAM_DTYPE_I32, 0, stream);
+    return seam_comm_broadcast(comm, t->data, count, SEAM_DTYPE_I32, 0, stream);
 }
 
 enum { DIGEST_TOPK = 0, DIGEST_STATE = 1, DIGEST_LAYER = 2 };
@@ -64,8 +69,14 @@ static seam_status check_topk_digest(const seam_op_call *call) {
 static seam_status run_topk_digest(const seam_op_call *call, seam_context *ctx, seam_stream stream) {
     const seam_batch_view *view;
     SEAM_TRY(seam_context_batch_device(ctx, &view));
+    seam_digest *digest = (seam_digest *)call->args[DIGEST_STATE].u.ptr;
+    int device;
+    SEAM_TRY(seam_context_device(ctx, &device));
+    if (device != digest->device)
+        return seam_fail(SEAM_ERR_INVALID_ARG, "seam_op_run", "op '%s': the context is on device "
+                         "%d, the digest on device %d", call->op->name, device, digest->device);
     const seam_tensor *t = seam_op_tensor(call, DIGEST_TOPK);
-    return seam_topk_digest((seam_digest *)call->args[DIGEST_STATE].u.ptr,
+    return seam_topk_digest(digest,
                             (int)seam_op_int(call, DIGEST_LAYER), (const int32_t *)t->data,
                             (int)t->shape[0], (int)t->shape[1],
                             view->counts + SEAM_COUNT_TOPK_ROWS, stream);

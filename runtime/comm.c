@@ -5,10 +5,12 @@
  * hangs the stream, not the host. After an eager collective seam polls cudaStreamQuery and
  * ncclCommGetAsyncError (NCCL's documented fault-handling loop) with a short backoff; past
  * the timeout it aborts the communicator, which makes the NCCL kernels return, and reports
- * SEAM_ERR_TIMEOUT. Connections are set up at init by two tiny collectives while every rank
- * is known to be present, so a later collective never blocks the host in connection setup.
- * Inside CUDA graph capture nothing is polled: the collective is only recorded. */
+ * SEAM_ERR_TIMEOUT. Joining (ncclCommInitRank) runs on a helper thread under the same
+ * timeout. Connections are set up at init by two tiny collectives while every rank is known
+ * to be present, so a later collective never blocks the host in connection setup. Inside
+ * CUDA graph capture nothing is polled: the collective is only recorded. */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,10 +89,14 @@ static seam_status check_usable(const seam_comm *c, const char *func) {
     return SEAM_OK;
 }
 
-/* Poll an NCCL communicator's asynchronous state until it is no longer ncclInProgress
- * (non-blocking communicators of engines return it from calls), within the timeout. */
+/* The result of an NCCL call. A synchronous error (bad argument, bad usage) is reported and
+ * leaves the communicator usable. ncclInProgress (engines' non-blocking communicators) is
+ * polled until the communicator settles, within the timeout; an asynchronous error found
+ * there, or the timeout, aborts an owned communicator. */
 static seam_status settle(seam_comm *c, seam_nccl_result_t r, const char *expr, int line,
                           const char *func) {
+    if (r == SEAM_NCCL_SUCCESS) return SEAM_OK;
+    if (r != SEAM_NCCL_IN_PROGRESS) return seam_nccl_fail(c->api, c->nccl, r, expr, __FILE__, line, func);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int it = 0;
@@ -168,7 +174,7 @@ static seam_status nccl_type(seam_dtype dtype, seam_nccl_data_type_t *t) {
                      (int)dtype);
 }
 
-/* Runs body with the communicator's device current, restoring the caller's device. */
+/* Makes a device current for a stretch of calls; leave_device restores the caller's. */
 typedef struct device_scope {
     int previous;
 } device_scope;
@@ -234,22 +240,113 @@ static seam_status warm_up(seam_comm *c) {
     return s;
 }
 
+/* ncclCommInitRank returns only when every rank has joined; a rank that never comes would
+ * block the caller for good. So the join runs on a helper thread and the caller waits at
+ * most the timeout. On a timeout the thread is abandoned: if NCCL ever returns, the thread
+ * aborts the communicator it got and frees the job itself. */
+typedef struct init_job {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, abandoned;
+    const seam_nccl_api *api;
+    int device, nranks, rank;
+    seam_nccl_unique_id id;
+    seam_nccl_comm_t comm;
+    seam_nccl_result_t result;
+    cudaError_t cuda_error;
+    char last_error[512]; /* ncclGetLastError on the joining thread */
+} init_job;
+
+static void free_job(init_job *j) {
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j);
+}
+
+static void *init_thread(void *arg) {
+    init_job *j = arg;
+    seam_nccl_comm_t comm = NULL;
+    seam_nccl_result_t r = SEAM_NCCL_UNHANDLED_CUDA_ERROR;
+    cudaError_t e = cudaSetDevice(j->device);
+    if (e == cudaSuccess) r = j->api->comm_init_rank(&comm, j->nranks, j->id, j->rank);
+    pthread_mutex_lock(&j->mu);
+    j->done = 1;
+    j->comm = comm;
+    j->result = r;
+    j->cuda_error = e;
+    if (r != SEAM_NCCL_SUCCESS && r != SEAM_NCCL_IN_PROGRESS && j->api->get_last_error)
+        snprintf(j->last_error, sizeof j->last_error, "%s", j->api->get_last_error(NULL));
+    int abandoned = j->abandoned;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    if (abandoned) {
+        if (comm && (r == SEAM_NCCL_SUCCESS || r == SEAM_NCCL_IN_PROGRESS)) j->api->comm_abort(comm);
+        free_job(j);
+    }
+    return NULL;
+}
+
+static seam_status join_group(seam_comm *c, const seam_comm_id *id) {
+    const char *fn = "seam_comm_init_rank";
+    init_job *j = calloc(1, sizeof *j);
+    if (!j) return seam_fail(SEAM_ERR_OUT_OF_MEMORY, fn, "init job allocation failed");
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    j->api = c->api;
+    j->device = c->device;
+    j->nranks = c->size;
+    j->rank = c->rank;
+    memcpy(j->id.internal, id->internal, sizeof j->id.internal);
+    pthread_t thread;
+    pthread_attr_t tattr;
+    pthread_attr_init(&tattr);
+    pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
+    int err = pthread_create(&thread, &tattr, init_thread, j);
+    pthread_attr_destroy(&tattr);
+    if (err) {
+        free_job(j);
+        return seam_fail(SEAM_ERR_INTERNAL, fn, "pthread_create failed: %s", strerror(err));
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += c->timeout_ms / 1000;
+    deadline.tv_nsec += (long)(c->timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&j->mu);
+    int rc = 0;
+    while (!j->done && rc == 0) rc = pthread_cond_timedwait(&j->cv, &j->mu, &deadline);
+    if (!j->done) {
+        j->abandoned = 1; /* the thread frees the job if NCCL ever returns */
+        pthread_mutex_unlock(&j->mu);
+        return seam_fail(SEAM_ERR_TIMEOUT, fn, "rank %d of %d: ncclCommInitRank did not complete "
+                         "within %d ms (SEAM_NCCL_TIMEOUT_MS): a rank never joined", c->rank,
+                         c->size, c->timeout_ms);
+    }
+    pthread_mutex_unlock(&j->mu);
+    seam_status s = SEAM_OK;
+    if (j->cuda_error != cudaSuccess) {
+        s = seam_fail_cuda((int)j->cuda_error, "cudaSetDevice", __FILE__, __LINE__, fn);
+    } else if (j->result != SEAM_NCCL_SUCCESS && j->result != SEAM_NCCL_IN_PROGRESS) {
+        s = seam_fail_nccl(j->result, c->api->get_error_string(j->result), j->last_error,
+                           "ncclCommInitRank", __FILE__, __LINE__, fn);
+    } else {
+        c->nccl = j->comm;
+        c->owned = 1;
+        s = settle(c, j->result, "ncclCommInitRank", __LINE__, fn);
+    }
+    free_job(j);
+    return s;
+}
+
 static seam_status init_nccl(seam_comm *c, const seam_comm_id *id) {
     SEAM_TRY(seam_nccl_load(&c->api, "seam_comm_init_rank"));
     device_scope scope;
     SEAM_TRY(enter_device(c->device, &scope));
-    seam_nccl_unique_id nid;
-    memcpy(nid.internal, id->internal, sizeof nid.internal);
-    seam_nccl_result_t r = c->api->comm_init_rank(&c->nccl, c->size, nid, c->rank);
-    seam_status s = SEAM_OK;
-    if (r != SEAM_NCCL_SUCCESS && r != SEAM_NCCL_IN_PROGRESS) {
-        s = seam_nccl_fail(c->api, NULL, r, "ncclCommInitRank", __FILE__, __LINE__,
-                           "seam_comm_init_rank");
-        c->nccl = NULL;
-    } else {
-        c->owned = 1;
-        s = settle(c, r, "ncclCommInitRank", __LINE__, "seam_comm_init_rank");
-    }
+    seam_status s = join_group(c, id);
     if (s == SEAM_OK) s = warm_up(c);
     leave_device(&scope);
     return s;
@@ -397,6 +494,13 @@ seam_status seam_comm_device(const seam_comm *comm, int *device) {
     SEAM_CHECK_PTR(comm);
     SEAM_CHECK_PTR(device);
     *device = comm->device;
+    return SEAM_OK;
+}
+
+seam_status seam_comm_set_timeout(seam_comm *comm, int timeout_ms) {
+    SEAM_CHECK_PTR(comm);
+    SEAM_CHECK_ARG(timeout_ms > 0, "timeout_ms=%d is not positive", timeout_ms);
+    comm->timeout_ms = timeout_ms;
     return SEAM_OK;
 }
 

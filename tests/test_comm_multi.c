@@ -241,8 +241,9 @@ static seam_status make_victim(void) {
     cudaFree(d);
     if (s != SEAM_OK) return s;
     seam_comm_config cfg = SEAM_COMM_CONFIG_INITIALIZER;
-    cfg.timeout_ms = VICTIM_TIMEOUT_MS;
-    return seam_comm_init_rank_config(&victim, size, &id, rank, device, &cfg);
+    cfg.timeout_ms = 120000; /* joining may be slow (under compute-sanitizer) */
+    s = seam_comm_init_rank_config(&victim, size, &id, rank, device, &cfg);
+    return s == SEAM_OK ? seam_comm_set_timeout(victim, VICTIM_TIMEOUT_MS) : s;
 }
 
 static double now_ms(void) {
@@ -283,8 +284,9 @@ static void test_multi_rank_that_exits_early_gives_error_not_hang(void **state) 
 
 int main(void) {
     seam_comm_config cfg = SEAM_COMM_CONFIG_INITIALIZER;
-    cfg.timeout_ms = 60000; /* a failing rank stops the others within a minute */
+    cfg.timeout_ms = 300000; /* joining may be slow under compute-sanitizer */
     seam_status s = seam_comm_init_launched(&comm, &cfg);
+    if (s == SEAM_OK) s = seam_comm_set_timeout(comm, 60000); /* a failing rank stops the others */
     if (s == SEAM_ERR_NOT_FOUND) {
         printf("test_comm_multi: %s: skipped (run it as seam-launch -n 2 test_comm_multi)\n",
                seam_last_error());

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -96,8 +97,13 @@ static char **rank_environment(int rank, int size, const char *id_file, size_t *
     }
     if (!has_nvls) env[k++] = strdup("NCCL_NVLS_ENABLE=0");
     env[k] = NULL;
-    for (size_t i = *inherited; i < k; i++)
-        if (!env[i]) return NULL;
+    int ok = 1;
+    for (size_t i = *inherited; i < k; i++) ok = ok && env[i];
+    if (!ok) {
+        for (size_t i = *inherited; i < k; i++) free(env[i]);
+        free(env);
+        return NULL;
+    }
     return env;
 }
 
@@ -228,6 +234,7 @@ int main(int argc, char **argv) {
             break;
         }
         fflush(NULL);
+        pid_t launcher = getpid();
         pid_t pid = fork();
         if (pid < 0) {
             fprintf(stderr, "seam-launch: fork: %s\n", strerror(errno));
@@ -237,6 +244,10 @@ int main(int argc, char **argv) {
         }
         if (pid == 0) {
             setpgid(0, 0);
+            /* A launcher killed outright (SIGKILL from a test harness) takes its ranks along
+             * instead of leaving hung NCCL processes behind. */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != launcher) _exit(1);
             environ = env;
             execvp(prog[0], prog);
             fprintf(stderr, "seam-launch: cannot run %s: %s\n", prog[0], strerror(errno));

@@ -76,8 +76,9 @@ SEAM_API seam_status seam_comm_nccl_version(int *version);
  * (seam-launch writes it to the file named by SEAM_LAUNCH_ID_FILE). Needs NCCL. */
 SEAM_API seam_status seam_comm_unique_id(seam_comm_id *out);
 
-/* Join a group of nranks ranks on CUDA device `device` (ncclCommInitRank; it returns when
- * every rank has joined). nranks 1 needs no id and no NCCL (unless config asks for it).
+/* Join a group of nranks ranks on CUDA device `device` (ncclCommInitRank: it returns when
+ * every rank has joined, or SEAM_ERR_TIMEOUT when one has not within the timeout). nranks 1
+ * needs no id, no NCCL and no GPU (unless config asks for NCCL).
  * After joining, one small broadcast and all-gather set up NCCL's connections, so later
  * collectives (and graph capture) never wait on connection setup. config may be NULL. */
 SEAM_API seam_status seam_comm_init_rank(seam_comm **out, int nranks, const seam_comm_id *id,
@@ -102,6 +103,9 @@ SEAM_API seam_status seam_comm_destroy(seam_comm *comm);
 SEAM_API seam_status seam_comm_rank(const seam_comm *comm, int *rank);
 SEAM_API seam_status seam_comm_size(const seam_comm *comm, int *size);
 SEAM_API seam_status seam_comm_device(const seam_comm *comm, int *device);
+/* Change the dead-peer timeout (ms, > 0) for later calls, e.g. a long one for joining and a
+ * short one for collectives. */
+SEAM_API seam_status seam_comm_set_timeout(seam_comm *comm, int timeout_ms);
 /* The ncclComm_t (NULL for a world of one without NCCL). */
 SEAM_API seam_status seam_comm_nccl_handle(const seam_comm *comm, void **nccl_comm);
 /* 1 when collectives on this communicator may be captured in a CUDA graph: no NCCL (a
@@ -115,7 +119,10 @@ SEAM_API seam_status seam_comm_broadcast(seam_comm *comm, void *buf, size_t coun
                                          seam_dtype dtype, int root, seam_stream stream);
 
 /* Wait until stream has finished, polling the communicator for asynchronous errors; past
- * the timeout an owned communicator is aborted (SEAM_ERR_TIMEOUT). Not during capture. */
+ * the timeout an owned communicator is aborted (SEAM_ERR_TIMEOUT). Use it after replaying a
+ * graph that holds collectives, or after eager collectives with wait_eager 0. SEAM_ERR_STATE
+ * while the stream is being captured. A world of one without NCCL returns at once (its
+ * collectives enqueue nothing). */
 SEAM_API seam_status seam_comm_wait(seam_comm *comm, seam_stream stream);
 
 /* ---- determinism digest ----------------------------------------------------------------- */
