@@ -18,7 +18,9 @@
  *     distribution; after level 2 the threshold is the full key and one last global pass
  *     selects. Nothing is ever dropped.
  *   Histogram updates are warp-aggregated over runs of equal bins (sorted and constant rows
- *   would otherwise serialise 32 lanes on one shared-memory address).
+ *   would otherwise serialise 32 lanes on one shared-memory address). Rows are read with
+ *   16-byte loads, 64 KB per CTA in flight, so a decode slice arrives in one or two memory
+ *   round trips.
  *
  * Split rows: few long rows (decode) would leave most SMs idle with one CTA per row, so the
  * launcher gives each row a thread-block cluster of S CTAs (sm_90) when rows are few and
@@ -30,9 +32,10 @@
  *
  * Default mode writes each selected index at a position from a shared counter (any order).
  * Deterministic mode writes nothing early: every CTA keeps two bitmaps over its slice
- * (selected-above-threshold, equal-to-threshold), filled by warp ballots during the same
- * passes and by the leader for the candidates; a scan over the bitmap words (and over the
- * slices, in rank order) then gives each selected element its rank in index order, and the
+ * (selected-above-threshold, equal-to-threshold), filled with shared-memory atomicOr during
+ * the same passes and by the leader for the candidates (remote bits through DSMEM); a scan
+ * over the bitmap words (and over the slices, in rank order) then gives each selected
+ * element its rank in index order, and the
  * tie rule keeps the first `need` (SMALL) or the last `need` (LARGE) equal elements. The
  * result is a pure function of the row's values, so it is bitwise independent of the batch,
  * the stride and the launch shape. A slice too long for the bitmaps (S = 1, very long rows)
@@ -55,7 +58,7 @@ namespace {
 
 constexpr int kThreads = 512;
 constexpr int kWarps = kThreads / 32;
-constexpr int kUnroll = 8;             /* words (of 32 elements) per warp in flight */
+constexpr int kVec = 4;                /* float4 loads per lane in flight */
 constexpr int kBins = 4096;            /* level 0 and 1: 12-bit digits */
 constexpr int kMaxCluster = 8;
 constexpr int kDynSmemBudget = 100 * 1024; /* two CTAs per SM on sm_90 */
@@ -111,30 +114,52 @@ __device__ __forceinline__ int warp_alloc(int *ctr, bool flag) {
     return flag ? base + __popc(b & ((1u << lane) - 1u)) : -1;
 }
 
-/* Visit the slice [lo, hi) of row x in words of 32 consecutive elements: warp w takes words
- * w, w + kWarps, ..., kUnroll of them loaded before any is processed. f(word, idx, ok, key)
- * is called by all lanes of the warp (word < nwords is warp-uniform), so it may use warp
- * collectives; word counts from lo. */
+/* Visit every element of the slice [lo, hi) of row x: f(idx, key, ok) is called by all
+ * lanes of a warp together (ok false on lanes without an element), so it may use warp
+ * collectives. The body is read with 16-byte loads, kVec of them per lane in flight (64 KB
+ * per CTA: a decode slice arrives in one or two memory round trips); the unaligned head and
+ * the tail (at most 3 elements each) are one extra step of the last warp. */
 template <class F>
-__device__ __forceinline__ void for_each_word(const float *__restrict__ x, int lo, int hi, F &&f) {
+__device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int lo, int hi, F &&f) {
+    const int n = hi - lo;
+    if (n <= 0) return;
     const int lane = lane_id(), warp = threadIdx.x >> 5;
-    const int nwords = (hi - lo + 31) >> 5;
-    for (int w0 = warp; w0 < nwords; w0 += kWarps * kUnroll) {
-        float v[kUnroll];
+    const float *p = x + lo;
+    int head = (int)((4u - (((uintptr_t)p >> 2) & 3u)) & 3u);
+    head = min(head, n);
+    const int nv = (n - head) >> 2, tail = (n - head) & 3;
+    const float4 *v4 = reinterpret_cast<const float4 *>(p + head);
+    for (int base = warp * 32 * kVec; base < nv; base += kThreads * kVec) {
+        float4 v[kVec];
 #pragma unroll
-        for (int u = 0; u < kUnroll; u++) {
-            int idx = lo + (w0 + u * kWarps) * 32 + lane;
-            v[u] = idx < hi ? __ldg(x + idx) : 0.0f;
+        for (int u = 0; u < kVec; u++) {
+            int i = base + u * 32 + lane;
+            v[u] = i < nv ? __ldg(v4 + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         }
 #pragma unroll
-        for (int u = 0; u < kUnroll; u++) {
-            int w = w0 + u * kWarps;
-            if (w < nwords) {
-                int idx = lo + w * 32 + lane;
-                f(w, idx, idx < hi, seam_topk_key(v[u]));
-            }
+        for (int u = 0; u < kVec; u++) {
+            int i = base + u * 32 + lane;
+            bool ok = i < nv;
+            int e = lo + head + 4 * i;
+            f(e, seam_topk_key(v[u].x), ok);
+            f(e + 1, seam_topk_key(v[u].y), ok);
+            f(e + 2, seam_topk_key(v[u].z), ok);
+            f(e + 3, seam_topk_key(v[u].w), ok);
         }
     }
+    if (warp == kWarps - 1) {
+        int e = -1;
+        if (lane < head) e = lo + lane;
+        else if (lane >= 4 && lane < 4 + tail) e = lo + head + 4 * nv + (lane - 4);
+        bool ok = e >= 0;
+        float v = ok ? __ldg(x + e) : 0.0f;
+        f(ok ? e : lo, seam_topk_key(v), ok);
+    }
+}
+
+/* Set bit (idx - lo) of a slice bitmap. */
+__device__ __forceinline__ void bitmap_set(uint32_t *words, int local) {
+    atomicOr(&words[local >> 5], 1u << (local & 31));
 }
 
 /* Find the bin holding the need-th largest element of a histogram (bins scanned from the
@@ -249,6 +274,8 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     int *lcand_idx = leader(cand_idx);
 
     for (int i = threadIdx.x; i < kBins; i += kThreads) hist[i] = 0;
+    if (direct)
+        for (int i = threadIdx.x; i < (per >> 5); i += kThreads) gtw[i] = tiew[i] = 0;
     if (threadIdx.x == 0) {
         st.prefix = 0;
         st.need = k;
@@ -270,7 +297,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             cluster_sync();
         }
         const int hi_shift = shift + bits; /* 32 at level 0: everything matches */
-        for_each_word(x, lo, hi, [&](int, int, bool ok, uint32_t key) {
+        for_each_elem(x, lo, hi, [&](int, uint32_t key, bool ok) {
             bool m = ok && (level == 0 || (key >> hi_shift) == prefix);
             warp_hist_add(hist, m ? (key >> shift) & mask : 0xffffffffu);
         });
@@ -292,18 +319,14 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     const int shift = kShift[level];
     if (level < 2) {
         /* Pass 2: elements above the threshold bin are final, the bin's are candidates. */
-        for_each_word(x, lo, hi, [&](int w, int idx, bool ok, uint32_t key) {
+        for_each_elem(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
             uint32_t top = key >> shift;
             bool above = ok && top > prefix, cand = ok && top == prefix;
             if constexpr (!DET) {
                 int pos = warp_alloc(&lst->gt_ctr, above);
                 if (above) o.write(pos, idx);
-            } else if (direct) {
-                unsigned b = __ballot_sync(0xffffffffu, above);
-                if (lane_id() == 0) {
-                    gtw[w] = b;
-                    tiew[w] = 0;
-                }
+            } else {
+                if (direct && above) bitmap_set(gtw, idx - lo);
             }
             int slot = warp_alloc(&lst->cand_ctr, cand);
             if (cand) {
@@ -358,21 +381,18 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         /* The threshold is the full key: one last pass selects. */
         const uint32_t T = prefix;
         if (!DET || direct) /* deterministic-windowed reads the row once more, below */
-        for_each_word(x, lo, hi, [&](int w, int idx, bool ok, uint32_t key) {
-            bool gt = ok && key > T, tie = ok && key == T;
-            if constexpr (!DET) {
-                int pos = warp_alloc(&lst->gt_ctr, gt);
-                if (gt) o.write(pos, idx);
-                int ts = warp_alloc(&lst->tie_ctr, tie);
-                if (tie && ts < need) o.write(k - need + ts, idx);
-            } else if (direct) {
-                unsigned bg = __ballot_sync(0xffffffffu, gt), bt = __ballot_sync(0xffffffffu, tie);
-                if (lane_id() == 0) {
-                    gtw[w] = bg;
-                    tiew[w] = bt;
+            for_each_elem(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
+                bool gt = ok && key > T, tie = ok && key == T;
+                if constexpr (!DET) {
+                    int pos = warp_alloc(&lst->gt_ctr, gt);
+                    if (gt) o.write(pos, idx);
+                    int ts = warp_alloc(&lst->tie_ctr, tie);
+                    if (tie && ts < need) o.write(k - need + ts, idx);
+                } else {
+                    if (gt) bitmap_set(gtw, idx - lo);
+                    if (tie) bitmap_set(tiew, idx - lo);
                 }
-            }
-        });
+            });
         cluster_sync();
     }
 
@@ -400,13 +420,11 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             unsigned long long carried = 0;
             for (int w0 = lo; w0 < hi; w0 += win) {
                 const int we = min(hi, w0 + win);
-                for_each_word(x, w0, we, [&](int w, int, bool ok, uint32_t key) {
-                    unsigned bg = __ballot_sync(0xffffffffu, ok && key > T);
-                    unsigned bt = __ballot_sync(0xffffffffu, ok && key == T);
-                    if (lane_id() == 0) {
-                        gtw[w] = bg;
-                        tiew[w] = bt;
-                    }
+                for (int i = threadIdx.x; i < bm_words; i += kThreads) gtw[i] = tiew[i] = 0;
+                __syncthreads();
+                for_each_elem(x, w0, we, [&](int idx, uint32_t key, bool ok) {
+                    if (ok && key > T) bitmap_set(gtw, idx - w0);
+                    if (ok && key == T) bitmap_set(tiew, idx - w0);
                 });
                 __syncthreads();
                 unsigned long long next = 0;

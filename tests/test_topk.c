@@ -664,7 +664,7 @@ static void test_topk_graph_replays_see_new_inputs(void **state) {
     SEAM_REQUIRE_GPU();
     seam_test_rng rng = seam_test_rng_make(__func__);
     const int k = 512;
-    const int shapes[][2] = {{3, 150001}, {40, 20011}}; /* split rows, one CTA per row */
+    const int shapes[][2] = {{3, 150001}, {140, 9001}}; /* split rows; one CTA per row */
     for (int si = 0; si < 2; si++) {
         const int rows = shapes[si][0], stride = shapes[si][1];
         batch b;
@@ -677,8 +677,8 @@ static void test_topk_graph_replays_see_new_inputs(void **state) {
         CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
         for (size_t mi = 0; mi < sizeof modes / sizeof modes[0]; mi++) {
             const mode *m = &modes[mi];
-            gen_kind kinds[64];
-            int lens[64];
+            gen_kind kinds[160];
+            int lens[160];
             for (int r = 0; r < rows; r++) kinds[r] = GEN_NORMAL, lens[r] = stride;
             batch_fill(&b, &rng, kinds, lens);
             batch_upload(&b);
