@@ -7,5 +7,6 @@
 #include "seam/context.h"
 #include "seam/op.h"
 #include "seam/topk.h"
+#include "seam/indexer.h"
 
 #endif
