@@ -4,6 +4,7 @@
 
 /* Each op family adds its registration call here. */
 seam_status seam_register_builtin_ops(seam_registry *reg) {
+    SEAM_TRY(seam_register_topk_ops(reg));
     SEAM_TRY(seam_register_indexer_ops(reg));
     return SEAM_OK;
 }

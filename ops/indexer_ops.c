@@ -80,7 +80,6 @@ static seam_status expect_logits(const seam_op_call *call, int i) {
     return expect_rows(call, i, call->op->arg_names[i]);
 }
 
-#ifdef SEAM_HAVE_TOPK
 static seam_status expect_topk_out(const seam_op_call *call, int i) {
     SEAM_TRY(seam_op_expect_tensor(call, i, SEAM_DTYPE_I32, 2, 1));
     const seam_tensor *t = seam_op_tensor(call, i);
@@ -90,7 +89,6 @@ static seam_status expect_topk_out(const seam_op_call *call, int i) {
                          call->op->arg_names[i], (long long)t->shape[1], SEAM_TOPK_MAX_K);
     return expect_rows(call, i, call->op->arg_names[i]);
 }
-#endif
 
 static seam_status expect_page_size(const seam_op_call *call, seam_context *ctx, int cache) {
     int64_t ps = seam_op_tensor(call, cache)->shape[1];
@@ -151,7 +149,6 @@ static seam_status run_paged_logits(const seam_op_call *call, int q, int w, int 
     return seam_indexer_logits_paged(&p, stream);
 }
 
-#ifdef SEAM_HAVE_TOPK
 /* Top-k over `rows` rows of logits, then the output transform. */
 static seam_status run_topk(const seam_op_call *call, int logits, int out, int rows, int layout,
                             int output, seam_context *ctx, const seam_batch_view *dv,
@@ -205,7 +202,6 @@ static seam_status run_topk(const seam_op_call *call, int logits, int out, int r
     return SEAM_OK;
 }
 
-#endif
 
 /* ---- indexer_k_store: key, k_cache, k_scales ---------------------------------------------- */
 
@@ -323,7 +319,6 @@ static seam_status logits_paged_run(const seam_op_call *call, seam_context *ctx,
                             next_n, ctx, dv, stream);
 }
 
-#ifdef SEAM_HAVE_TOPK
 /* ---- index_topk: logits, out, logits_layout, output ---------------------------------------- */
 
 enum { IT_LOGITS, IT_OUT, IT_LAYOUT, IT_OUTPUT, IT_NUM };
@@ -388,7 +383,6 @@ static seam_status k_cache_and_topk_run_graph_safe(const seam_op_call *call, sea
                     stream);
 }
 
-#endif
 
 /* ---- registration ----------------------------------------------------------------------- */
 
@@ -411,7 +405,6 @@ seam_status seam_register_indexer_ops(seam_registry *reg) {
                       SEAM_ARG_TENSOR},
         .arg_names = {"q", "weights", "k_cache", "k_scales", "logits"},
         .mutates = 1u << LP_LOGITS, .check = logits_paged_check, .run = logits_paged_run};
-#ifdef SEAM_HAVE_TOPK
     const seam_op topk = {
         .name = "index_topk", .flags = SEAM_OP_CAPTURABLE, .num_args = IT_NUM,
         .arg_kinds = {SEAM_ARG_TENSOR, SEAM_ARG_TENSOR, SEAM_ARG_INT, SEAM_ARG_INT},
@@ -426,9 +419,6 @@ seam_status seam_register_indexer_ops(seam_registry *reg) {
         .check = k_cache_and_topk_check, .run = k_cache_and_topk_run,
         .run_graph_safe = k_cache_and_topk_run_graph_safe};
     const seam_op *ops[] = {&k_store, &ragged, &paged, &topk, &split};
-#else
-    const seam_op *ops[] = {&k_store, &ragged, &paged};
-#endif
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         SEAM_TRY(seam_registry_register(reg, ops[i], NULL));
     return SEAM_OK;

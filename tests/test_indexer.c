@@ -846,7 +846,6 @@ static void test_logits_ragged_op_capture_replay(void **state) {
     seam_context_destroy(ctx);
 }
 
-#ifdef SEAM_HAVE_TOPK
 /* ---- index top-k and k_cache_and_topk ------------------------------------------------------ */
 
 /* Checks one row of top-k output against reference logits: the selected positions (mapped
@@ -1035,7 +1034,6 @@ static void test_index_topk_ragged_capture_replay(void **state) {
     seam_registry_destroy(reg);
     seam_context_destroy(ctx);
 }
-#endif
 
 /* ---- argument errors (CPU) ------------------------------------------------------------------ */
 
@@ -1088,22 +1086,17 @@ static void test_ops_registered_with_capture_classes(void **state) {
     (void)state;
     seam_registry *reg;
     SEAM_ASSERT_OK(seam_registry_create(&reg));
-    const char *capturable[] = {"indexer_k_store", "indexer_logits_ragged", "indexer_logits_paged"
-#ifdef SEAM_HAVE_TOPK
-                                , "index_topk"
-#endif
-    };
+    const char *capturable[] = {"indexer_k_store", "indexer_logits_ragged", "indexer_logits_paged",
+                                "index_topk"};
     for (size_t i = 0; i < sizeof capturable / sizeof capturable[0]; i++) {
         const seam_op *op = find_op(reg, capturable[i]);
         assert_string_equal(seam_op_class_string(op), "capturable");
     }
-#ifdef SEAM_HAVE_TOPK
     const seam_op *split = find_op(reg, "k_cache_and_topk");
     assert_string_equal(seam_op_class_string(split), "capturable-when-graph-safe");
     assert_false(seam_op_is_capturable(split, 0));
     assert_true(seam_op_is_capturable(split, 1));
     assert_non_null(split->run_graph_safe);
-#endif
     seam_registry_destroy(reg);
 }
 
@@ -1149,7 +1142,6 @@ static void test_op_checks_name_the_bad_argument(void **state) {
     lr.args[3] = targ(p, SEAM_DTYPE_F32, 1, 10, 0, 0, 0);
     lr.args[4] = targ(p, SEAM_DTYPE_F32, 2, 4, 10, 0, 0);
     SEAM_ASSERT_FAILS(seam_op_call_check(&lr), SEAM_ERR_INVALID_ARG, "k: shape[1]=64, expected 128");
-#ifdef SEAM_HAVE_TOPK
     seam_op_call it = {find_op(reg, "index_topk"), 4, {{0}}, 4};
     it.args[0] = targ(p, SEAM_DTYPE_F32, 2, 4, 100, 0, 0);
     it.args[1] = targ(p, SEAM_DTYPE_I32, 2, 4, 4096, 0, 0);
@@ -1159,7 +1151,6 @@ static void test_op_checks_name_the_bad_argument(void **state) {
     it.args[1] = targ(p, SEAM_DTYPE_I32, 2, 4, 64, 0, 0);
     it.args[3] = seam_arg_int(3);
     SEAM_ASSERT_FAILS(seam_op_call_check(&it), SEAM_ERR_INVALID_ARG, "output=3");
-#endif
     seam_registry_destroy(reg);
 }
 
@@ -1218,10 +1209,8 @@ int main(void) {
         cmocka_unit_test(test_k_store_op_capture_replay_writes_only_real_tokens),
         cmocka_unit_test(test_logits_paged_op_capture_replay),
         cmocka_unit_test(test_logits_ragged_op_capture_replay),
-#ifdef SEAM_HAVE_TOPK
         cmocka_unit_test(test_index_topk_ragged_capture_replay),
         cmocka_unit_test(test_k_cache_and_topk_eager_and_graph_safe),
-#endif
     };
     return SEAM_RUN_TESTS(tests);
 }

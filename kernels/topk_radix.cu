@@ -1,0 +1,582 @@
+/* Radix-select top-k (the default backend) and the public seam_topk launchers.
+ *
+ * Algorithm, per row (one CTA, or a cluster of S CTAs splitting the row into S slices):
+ *   Each float maps to an order-preserving 32-bit key (seam_topk_key). The k-th largest key
+ *   T is found digit by digit, most significant first: 12 bits (bits 31..20), 12 bits
+ *   (19..8), 8 bits (7..0). A level builds a shared-memory histogram of its digit over the
+ *   elements whose higher bits equal the prefix found so far, and a block scan from the top
+ *   bin finds the bin holding the k-th element ("need" counts how many are still to take
+ *   inside it).
+ *   - Pass 1 reads the row from global memory (HBM) for the level-0 histogram.
+ *   - As soon as the threshold bin holds at most cand_cap elements (the usual case: for a
+ *     normal row of 160K the top-12-bit bin holds ~2K), pass 2 re-reads the row (mostly
+ *     from L2): elements above the bin are final and written out at once; elements in the
+ *     bin become candidates in shared memory, and the remaining levels and the final
+ *     selection run over the candidates only.
+ *   - Otherwise (adversarial rows: all equal, ties piled in one bin) the next level's
+ *     histogram is another pass over global memory, so the result stays exact for every
+ *     distribution; after level 2 the threshold is the full key and one last global pass
+ *     selects. Nothing is ever dropped.
+ *   Histogram updates are warp-aggregated over runs of equal bins (sorted and constant rows
+ *   would otherwise serialise 32 lanes on one shared-memory address).
+ *
+ * Split rows: few long rows (decode) would leave most SMs idle with one CTA per row, so the
+ * launcher gives each row a thread-block cluster of S CTAs (sm_90) when rows are few and
+ * stride is long. Each CTA histograms its slice and adds it into the leader's (rank 0)
+ * histogram through distributed shared memory; the leader finds the threshold and every CTA
+ * reads it back; candidates of all slices are gathered into the leader's buffer, and output
+ * positions come from counters in the leader's shared memory. S = 1 is the same kernel
+ * without the cluster steps.
+ *
+ * Default mode writes each selected index at a position from a shared counter (any order).
+ * Deterministic mode writes nothing early: every CTA keeps two bitmaps over its slice
+ * (selected-above-threshold, equal-to-threshold), filled by warp ballots during the same
+ * passes and by the leader for the candidates; a scan over the bitmap words (and over the
+ * slices, in rank order) then gives each selected element its rank in index order, and the
+ * tie rule keeps the first `need` (SMALL) or the last `need` (LARGE) equal elements. The
+ * result is a pure function of the row's values, so it is bitwise independent of the batch,
+ * the stride and the launch shape. A slice too long for the bitmaps (S = 1, very long rows)
+ * is handled in windows after the threshold is known, at the cost of one more read.
+ *
+ * Graph safety: the launch shape (S, shared memory, bitmap capacity) depends only on rows,
+ * stride, k and the mode. All per-row state lives in shared memory, so there is no global
+ * workspace to reset and a replay sees fresh lengths, row starts and scores. */
+#include <cooperative_groups.h>
+#include <cub/block/block_scan.cuh>
+
+#include <cuda_runtime.h>
+
+#include "kernels/topk_kernels.h"
+#include "runtime/cuda_check.h"
+
+namespace cg = cooperative_groups;
+
+namespace {
+
+constexpr int kThreads = 512;
+constexpr int kWarps = kThreads / 32;
+constexpr int kUnroll = 8;             /* words (of 32 elements) per warp in flight */
+constexpr int kBins = 4096;            /* level 0 and 1: 12-bit digits */
+constexpr int kMaxCluster = 8;
+constexpr int kDynSmemBudget = 100 * 1024; /* two CTAs per SM on sm_90 */
+constexpr int kMaxBitmapWords = 4096;  /* deterministic bitmaps: up to 128K elements a slice */
+constexpr int kDefaultCandCap = 8192;
+
+__constant__ int kShift[3] = {20, 8, 0};
+__constant__ int kBits[3] = {12, 12, 8};
+
+struct topk_state {
+    uint32_t prefix;          /* key bits found so far (level l: bits 31..kShift[l]) */
+    int need;                 /* elements still to take among those matching prefix */
+    int match;                /* elements matching prefix */
+    int gt_ctr;               /* default mode: next output slot for a final element */
+    int tie_ctr;              /* default mode: ties handed out */
+    int cand_ctr;             /* candidates gathered */
+    unsigned long long det_total; /* deterministic: this slice's (selected << 32 | ties) */
+};
+
+typedef cub::BlockScan<int, kThreads> scan_int;
+typedef cub::BlockScan<unsigned long long, kThreads> scan_u64;
+union scan_temp {
+    typename scan_int::TempStorage i;
+    typename scan_u64::TempStorage u;
+};
+
+__device__ __forceinline__ int lane_id() { return threadIdx.x & 31; }
+
+/* Add one bin per lane (0xffffffff: nothing) to a shared histogram, one atomic per run of
+ * equal bins in consecutive lanes. All lanes of the warp must call it. */
+__device__ __forceinline__ void warp_hist_add(uint32_t *hist, uint32_t bin) {
+    const int lane = lane_id();
+    uint32_t prev = __shfl_up_sync(0xffffffffu, bin, 1);
+    bool head = lane == 0 || prev != bin;
+    unsigned heads = __ballot_sync(0xffffffffu, head);
+    if (head && bin != 0xffffffffu) {
+        unsigned higher = lane == 31 ? 0u : heads >> (lane + 1);
+        int run = higher ? __ffs(higher) : 32 - lane;
+        atomicAdd(&hist[bin], (uint32_t)run);
+    }
+}
+
+/* Slots from a counter for the flagged lanes, one atomic per warp; -1 for the others. The
+ * counter may live in another CTA's shared memory (cluster). All lanes must call it. */
+__device__ __forceinline__ int warp_alloc(int *ctr, bool flag) {
+    unsigned b = __ballot_sync(0xffffffffu, flag);
+    if (b == 0) return -1;
+    const int lane = lane_id();
+    int leader = __ffs(b) - 1;
+    int base = 0;
+    if (lane == leader) base = atomicAdd(ctr, __popc(b));
+    base = __shfl_sync(0xffffffffu, base, leader);
+    return flag ? base + __popc(b & ((1u << lane) - 1u)) : -1;
+}
+
+/* Visit the slice [lo, hi) of row x in words of 32 consecutive elements: warp w takes words
+ * w, w + kWarps, ..., kUnroll of them loaded before any is processed. f(word, idx, ok, key)
+ * is called by all lanes of the warp (word < nwords is warp-uniform), so it may use warp
+ * collectives; word counts from lo. */
+template <class F>
+__device__ __forceinline__ void for_each_word(const float *__restrict__ x, int lo, int hi, F &&f) {
+    const int lane = lane_id(), warp = threadIdx.x >> 5;
+    const int nwords = (hi - lo + 31) >> 5;
+    for (int w0 = warp; w0 < nwords; w0 += kWarps * kUnroll) {
+        float v[kUnroll];
+#pragma unroll
+        for (int u = 0; u < kUnroll; u++) {
+            int idx = lo + (w0 + u * kWarps) * 32 + lane;
+            v[u] = idx < hi ? __ldg(x + idx) : 0.0f;
+        }
+#pragma unroll
+        for (int u = 0; u < kUnroll; u++) {
+            int w = w0 + u * kWarps;
+            if (w < nwords) {
+                int idx = lo + w * 32 + lane;
+                f(w, idx, idx < hi, seam_topk_key(v[u]));
+            }
+        }
+    }
+}
+
+/* Find the bin holding the need-th largest element of a histogram (bins scanned from the
+ * top) and record the new prefix, need and match in st. All threads must call it; exactly
+ * one thread writes. */
+__device__ void find_threshold(const uint32_t *hist, int nbins, int bits, topk_state *st,
+                               scan_temp &tmp) {
+    const uint32_t prefix = st->prefix;
+    const int need = st->need;
+    const int per = (nbins + kThreads - 1) / kThreads;
+    const int first = nbins - 1 - (int)threadIdx.x * per;
+    int sum = 0;
+    for (int j = 0; j < per; j++)
+        if (first - j >= 0) sum += (int)hist[first - j];
+    int above;
+    scan_int(tmp.i).ExclusiveSum(sum, above);
+    for (int j = 0; j < per; j++) {
+        int b = first - j;
+        if (b < 0) break;
+        int c = (int)hist[b];
+        if (above < need && above + c >= need) {
+            st->prefix = (prefix << bits) | (uint32_t)b;
+            st->need = need - above;
+            st->match = c;
+        }
+        above += c;
+    }
+    __syncthreads();
+}
+
+/* Deterministic output of one stretch of a slice from its bitmaps: a block scan over the
+ * words gives each thread its stretch's count of selected and tied elements before it;
+ * base(total) turns this stretch's totals into the counts before the stretch (other slices,
+ * earlier windows); then every set bit is written at its rank in index order. */
+template <class Base>
+__device__ void det_emit(const uint32_t *gtw, const uint32_t *tiew, int nwords, int elem0,
+                         int need, int start_sel, const seam_topk_out_row &o, scan_temp &tmp,
+                         Base &&base) {
+    const int per = (nwords + kThreads - 1) / kThreads;
+    const int wb = (int)threadIdx.x * per;
+    const int we = min(nwords, wb + per);
+    unsigned long long mine = 0;
+    for (int w = wb; w < we; w++)
+        mine += ((unsigned long long)__popc(gtw[w]) << 32) | (unsigned long long)__popc(tiew[w]);
+    unsigned long long before, total;
+    scan_u64(tmp.u).ExclusiveSum(mine, before, total);
+    unsigned long long b0 = base(total);
+    int g = (int)((b0 + before) >> 32);
+    int t = (int)((b0 + before) & 0xffffffffu);
+    for (int w = wb; w < we; w++) {
+        uint32_t gw = gtw[w], tw = tiew[w], m = gw | tw;
+        while (m) {
+            int bit = __ffs(m) - 1;
+            m &= m - 1;
+            int idx = elem0 + w * 32 + bit;
+            if ((gw >> bit) & 1u) {
+                int sel = min(max(t - start_sel, 0), need);
+                o.write(g + sel, idx);
+                g++;
+            } else {
+                if (t >= start_sel && t < start_sel + need) o.write(g + t - start_sel, idx);
+                t++;
+            }
+        }
+    }
+    __syncthreads(); /* the scan storage and bitmaps may be reused next */
+}
+
+template <int S, bool DET>
+__global__ void __launch_bounds__(kThreads, 2)
+topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
+    extern __shared__ __align__(16) uint32_t smem[];
+    uint32_t *hist = smem;
+    uint32_t *cand_key = hist + kBins;
+    int *cand_idx = (int *)(cand_key + cand_cap);
+    uint32_t *gtw = (uint32_t *)(cand_idx + cand_cap);
+    uint32_t *tiew = gtw + bm_words;
+    __shared__ topk_state st;
+    __shared__ scan_temp tmp;
+
+    const int row = blockIdx.x / S;
+    int rank = 0;
+    if constexpr (S > 1) rank = (int)cg::this_cluster().block_rank();
+    auto cluster_sync = [&]() {
+        if constexpr (S > 1) cg::this_cluster().sync();
+        else __syncthreads();
+    };
+    /* A pointer into the leader CTA's shared memory (S = 1: our own). */
+    auto leader = [&](auto *p) {
+        if constexpr (S > 1) return cg::this_cluster().map_shared_rank(p, 0);
+        else return p;
+    };
+
+    int start, len;
+    seam_topk_row_extent(a, row, &start, &len);
+    const seam_topk_out_row o = seam_topk_out_row_make(a, row);
+    const int k = a.k;
+    if (len <= k) { /* same decision in every CTA of the cluster: no shared state touched */
+        if (rank == 0)
+            for (int j = threadIdx.x; j < k; j += kThreads) o.write(j, j < len ? j : -1);
+        return;
+    }
+
+    const float *x = a.scores + (size_t)row * (size_t)a.stride + start;
+    const int per = (((len + S - 1) / S) + 31) & ~31;
+    const int lo = min(len, rank * per), hi = min(len, lo + per);
+    const bool direct = DET && (per >> 5) <= bm_words; /* bitmaps cover the slice */
+
+    topk_state *lst = leader(&st);
+    uint32_t *lhist = leader(hist);
+    uint32_t *lcand_key = leader(cand_key);
+    int *lcand_idx = leader(cand_idx);
+
+    for (int i = threadIdx.x; i < kBins; i += kThreads) hist[i] = 0;
+    if (threadIdx.x == 0) {
+        st.prefix = 0;
+        st.need = k;
+        st.match = len;
+        st.gt_ctr = st.tie_ctr = st.cand_ctr = 0;
+        st.det_total = 0;
+    }
+    cluster_sync();
+
+    /* Threshold levels over global memory until the threshold bin is small enough. */
+    uint32_t prefix = 0;
+    int need = k, match = len, level = 0;
+    for (;; level++) {
+        const int shift = kShift[level], bits = kBits[level];
+        const uint32_t mask = (1u << bits) - 1u;
+        const int nbins = 1 << bits;
+        if (level > 0) {
+            for (int i = threadIdx.x; i < kBins; i += kThreads) hist[i] = 0;
+            cluster_sync();
+        }
+        const int hi_shift = shift + bits; /* 32 at level 0: everything matches */
+        for_each_word(x, lo, hi, [&](int, int, bool ok, uint32_t key) {
+            bool m = ok && (level == 0 || (key >> hi_shift) == prefix);
+            warp_hist_add(hist, m ? (key >> shift) & mask : 0xffffffffu);
+        });
+        __syncthreads();
+        if constexpr (S > 1) {
+            if (rank != 0)
+                for (int i = threadIdx.x; i < nbins; i += kThreads)
+                    if (hist[i]) atomicAdd(&lhist[i], hist[i]);
+            cluster_sync();
+        }
+        if (rank == 0) find_threshold(hist, nbins, bits, &st, tmp);
+        cluster_sync();
+        prefix = lst->prefix;
+        need = lst->need;
+        match = lst->match;
+        if (level == 2 || match <= cand_cap) break;
+    }
+
+    const int shift = kShift[level];
+    if (level < 2) {
+        /* Pass 2: elements above the threshold bin are final, the bin's are candidates. */
+        for_each_word(x, lo, hi, [&](int w, int idx, bool ok, uint32_t key) {
+            uint32_t top = key >> shift;
+            bool above = ok && top > prefix, cand = ok && top == prefix;
+            if constexpr (!DET) {
+                int pos = warp_alloc(&lst->gt_ctr, above);
+                if (above) o.write(pos, idx);
+            } else if (direct) {
+                unsigned b = __ballot_sync(0xffffffffu, above);
+                if (lane_id() == 0) {
+                    gtw[w] = b;
+                    tiew[w] = 0;
+                }
+            }
+            int slot = warp_alloc(&lst->cand_ctr, cand);
+            if (cand) {
+                lcand_key[slot] = key;
+                lcand_idx[slot] = idx;
+            }
+        });
+        cluster_sync();
+        if (rank == 0) {
+            /* Remaining levels over the candidates (all match prefix at `level`). */
+            const int n = st.cand_ctr;
+            for (int lv = level + 1; lv <= 2; lv++) {
+                const int sh = kShift[lv], bits = kBits[lv], hs = sh + bits;
+                const uint32_t mask = (1u << bits) - 1u, p = st.prefix;
+                for (int i = threadIdx.x; i < (1 << bits); i += kThreads) hist[i] = 0;
+                __syncthreads();
+                for (int base = (threadIdx.x >> 5) * 32; base < n; base += kThreads) {
+                    int i = base + lane_id();
+                    uint32_t key = i < n ? cand_key[i] : 0u;
+                    bool m = i < n && (key >> hs) == p;
+                    warp_hist_add(hist, m ? (key >> sh) & mask : 0xffffffffu);
+                }
+                __syncthreads();
+                find_threshold(hist, 1 << bits, bits, &st, tmp);
+            }
+            const uint32_t T = st.prefix;
+            const int fneed = st.need;
+            /* Final selection among the candidates. */
+            for (int base = (threadIdx.x >> 5) * 32; base < n; base += kThreads) {
+                int i = base + lane_id();
+                uint32_t key = i < n ? cand_key[i] : 0u;
+                int idx = i < n ? cand_idx[i] : 0;
+                bool gt = i < n && key > T, tie = i < n && key == T;
+                if constexpr (!DET) {
+                    int pos = warp_alloc(&st.gt_ctr, gt);
+                    if (gt) o.write(pos, idx);
+                    int ts = warp_alloc(&st.tie_ctr, tie);
+                    if (tie && ts < fneed) o.write(k - fneed + ts, idx);
+                } else if (direct) {
+                    if (gt || tie) {
+                        int owner = idx / per, local = idx - owner * per;
+                        uint32_t *words = tie ? tiew : gtw;
+                        if constexpr (S > 1)
+                            words = cg::this_cluster().map_shared_rank(words, owner);
+                        atomicOr(&words[local >> 5], 1u << (local & 31));
+                    }
+                }
+            }
+        }
+        cluster_sync();
+    } else {
+        /* The threshold is the full key: one last pass selects. */
+        const uint32_t T = prefix;
+        if (!DET || direct) /* deterministic-windowed reads the row once more, below */
+        for_each_word(x, lo, hi, [&](int w, int idx, bool ok, uint32_t key) {
+            bool gt = ok && key > T, tie = ok && key == T;
+            if constexpr (!DET) {
+                int pos = warp_alloc(&lst->gt_ctr, gt);
+                if (gt) o.write(pos, idx);
+                int ts = warp_alloc(&lst->tie_ctr, tie);
+                if (tie && ts < need) o.write(k - need + ts, idx);
+            } else if (direct) {
+                unsigned bg = __ballot_sync(0xffffffffu, gt), bt = __ballot_sync(0xffffffffu, tie);
+                if (lane_id() == 0) {
+                    gtw[w] = bg;
+                    tiew[w] = bt;
+                }
+            }
+        });
+        cluster_sync();
+    }
+
+    if constexpr (DET) {
+        const uint32_t T = lst->prefix;
+        const int fneed = lst->need, ties = lst->match;
+        const int start_sel = a.tie_large ? ties - fneed : 0;
+        if (direct) {
+            det_emit(gtw, tiew, (hi - lo + 31) >> 5, lo, fneed, start_sel, o, tmp,
+                     [&](unsigned long long total) -> unsigned long long {
+                         if constexpr (S == 1) {
+                             return 0ull;
+                         } else {
+                             if (threadIdx.x == 0) st.det_total = total;
+                             cluster_sync();
+                             unsigned long long b = 0;
+                             for (int r = 0; r < rank; r++)
+                                 b += cg::this_cluster().map_shared_rank(&st, r)->det_total;
+                             return b;
+                         }
+                     });
+        } else if constexpr (S == 1) {
+            /* Windows of the slice, in order, with the threshold known. */
+            const int win = bm_words * 32;
+            unsigned long long carried = 0;
+            for (int w0 = lo; w0 < hi; w0 += win) {
+                const int we = min(hi, w0 + win);
+                for_each_word(x, w0, we, [&](int w, int, bool ok, uint32_t key) {
+                    unsigned bg = __ballot_sync(0xffffffffu, ok && key > T);
+                    unsigned bt = __ballot_sync(0xffffffffu, ok && key == T);
+                    if (lane_id() == 0) {
+                        gtw[w] = bg;
+                        tiew[w] = bt;
+                    }
+                });
+                __syncthreads();
+                unsigned long long next = 0;
+                det_emit(gtw, tiew, (we - w0 + 31) >> 5, w0, fneed, start_sel, o, tmp,
+                         [&](unsigned long long total) {
+                             next = carried + total;
+                             return carried;
+                         });
+                carried = next;
+            }
+        }
+    }
+    if constexpr (S > 1) cg::this_cluster().sync(); /* peers may still read our shared memory */
+}
+
+/* Launch shape, from rows, stride and mode only. */
+struct radix_shape {
+    int cluster;
+    int cand_cap;
+    int bm_words;
+    size_t smem;
+};
+
+radix_shape radix_pick_shape(int rows, int stride, int deterministic) {
+    radix_shape sh;
+    /* Split a row while the grid stays under ~2 CTAs per SM of an H100 and each CTA keeps
+     * at least 8K columns. */
+    int s = 1;
+    while (s < kMaxCluster && (long long)rows * s * 2 <= 264 && stride / (s * 2) >= 8192) s *= 2;
+    if (deterministic) {
+        long long slice_words = (((long long)stride + s - 1) / s + 31) / 32;
+        while (s > 1 && slice_words > kMaxBitmapWords) { /* bitmaps must cover a split slice */
+            s /= 2;
+            slice_words = (((long long)stride + s - 1) / s + 31) / 32;
+        }
+        sh.bm_words = (int)(slice_words < kMaxBitmapWords ? slice_words : kMaxBitmapWords);
+        if (sh.bm_words < 1) sh.bm_words = 1;
+        int left = kDynSmemBudget - kBins * 4 - sh.bm_words * 8;
+        sh.cand_cap = (left / 8) & ~31;
+        if (sh.cand_cap > kDefaultCandCap) sh.cand_cap = kDefaultCandCap;
+    } else {
+        sh.bm_words = 0;
+        sh.cand_cap = kDefaultCandCap;
+    }
+    sh.cluster = s;
+    sh.smem = (size_t)kBins * 4 + (size_t)sh.cand_cap * 8 + (size_t)sh.bm_words * 8;
+    return sh;
+}
+
+template <int S, bool DET>
+seam_status radix_launch(const seam_topk_args *a, const radix_shape &sh, cudaStream_t stream) {
+    auto kernel = topk_radix_kernel<S, DET>;
+    SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         (int)sh.smem));
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3((unsigned)a->rows * S);
+    cfg.blockDim = dim3(kThreads);
+    cfg.dynamicSmemBytes = sh.smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = S;
+    attr[0].val.clusterDim.y = 1;
+    attr[0].val.clusterDim.z = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = S > 1 ? 1 : 0;
+    SEAM_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, *a, sh.cand_cap, sh.bm_words));
+    SEAM_CUDA_CHECK_LAUNCH();
+    return SEAM_OK;
+}
+
+template <bool DET>
+seam_status radix_dispatch(const seam_topk_args *a, const radix_shape &sh, cudaStream_t stream) {
+    switch (sh.cluster) {
+    case 1: return radix_launch<1, DET>(a, sh, stream);
+    case 2: return radix_launch<2, DET>(a, sh, stream);
+    case 4: return radix_launch<4, DET>(a, sh, stream);
+    default: return radix_launch<8, DET>(a, sh, stream);
+    }
+}
+
+} // namespace
+
+extern "C" seam_status seam_topk_radix_run(const seam_topk_args *a, cudaStream_t stream) {
+    radix_shape sh = radix_pick_shape(a->rows, a->stride, a->deterministic);
+    return a->deterministic ? radix_dispatch<true>(a, sh, stream)
+                            : radix_dispatch<false>(a, sh, stream);
+}
+
+/* ---- public launchers ------------------------------------------------------------------ */
+
+extern "C" SEAM_API seam_status seam_topk_workspace_size(int rows, int stride, int k,
+                                                         seam_topk_backend backend,
+                                                         size_t *bytes) {
+    SEAM_CHECK_PTR(bytes);
+    *bytes = 0;
+    SEAM_CHECK_ARG(rows >= 0, "rows=%d is negative", rows);
+    SEAM_CHECK_ARG(stride >= 0, "stride=%d is negative", stride);
+    SEAM_CHECK_ARG(k >= 1, "k=%d must be at least 1", k);
+    SEAM_CHECK_ARG(k <= SEAM_TOPK_MAX_K, "k=%d exceeds SEAM_TOPK_MAX_K=%d", k, SEAM_TOPK_MAX_K);
+    SEAM_CHECK_ARG(backend == SEAM_TOPK_RADIX || backend == SEAM_TOPK_SORT,
+                   "backend=%d is not a seam_topk_backend", (int)backend);
+    if (backend == SEAM_TOPK_SORT) return seam_topk_sort_workspace(rows, stride, bytes);
+    return SEAM_OK; /* radix keeps all cross-CTA state in (distributed) shared memory */
+}
+
+extern "C" SEAM_API seam_status seam_topk(const seam_topk_params *params, seam_stream stream) {
+    SEAM_CHECK_PTR(params);
+    const seam_topk_params *p = params;
+    SEAM_CHECK_ARG(p->struct_size == sizeof(seam_topk_params),
+                   "params->struct_size=%zu, expected %zu (start from "
+                   "SEAM_TOPK_PARAMS_INITIALIZER)",
+                   p->struct_size, sizeof(seam_topk_params));
+    SEAM_CHECK_ARG(p->rows >= 0, "rows=%d is negative", p->rows);
+    SEAM_CHECK_ARG(p->k >= 1, "k=%d must be at least 1", p->k);
+    SEAM_CHECK_ARG(p->k <= SEAM_TOPK_MAX_K, "k=%d exceeds SEAM_TOPK_MAX_K=%d", p->k,
+                   SEAM_TOPK_MAX_K);
+    SEAM_CHECK_ARG(p->stride >= 1, "stride=%d must be at least 1", p->stride);
+    SEAM_CHECK_ARG(p->backend == SEAM_TOPK_RADIX || p->backend == SEAM_TOPK_SORT,
+                   "backend=%d is not a seam_topk_backend", (int)p->backend);
+    SEAM_CHECK_ARG(p->deterministic == 0 || p->deterministic == 1, "deterministic=%d is not 0 or 1",
+                   p->deterministic);
+    SEAM_CHECK_ARG(p->tie_break >= SEAM_TIE_BREAK_NONE && p->tie_break <= SEAM_TIE_BREAK_LARGE,
+                   "tie_break=%d is not a seam_topk_tie_break", (int)p->tie_break);
+    SEAM_CHECK_ARG(p->transform >= SEAM_TOPK_TRANSFORM_NONE &&
+                       p->transform <= SEAM_TOPK_TRANSFORM_RAGGED,
+                   "transform=%d is not a seam_topk_transform", (int)p->transform);
+    SEAM_CHECK_ARG(p->scores != NULL, "scores is NULL");
+    SEAM_CHECK_ARG(p->lengths != NULL, "lengths is NULL");
+    SEAM_CHECK_ARG(p->out != NULL, "out is NULL");
+    if (p->transform == SEAM_TOPK_TRANSFORM_PAGED) {
+        SEAM_CHECK_ARG(p->page_table != NULL, "transform=PAGED needs page_table, which is NULL");
+        SEAM_CHECK_ARG(p->row_to_req != NULL, "transform=PAGED needs row_to_req, which is NULL");
+        SEAM_CHECK_ARG(p->page_table_stride_device != NULL || p->page_table_stride >= 1,
+                       "transform=PAGED: page_table_stride=%d must be at least 1 when "
+                       "page_table_stride_device is NULL",
+                       p->page_table_stride);
+    }
+    if (p->transform == SEAM_TOPK_TRANSFORM_RAGGED)
+        SEAM_CHECK_ARG(p->offsets != NULL, "transform=RAGGED needs offsets, which is NULL");
+    size_t need = 0;
+    SEAM_TRY(seam_topk_workspace_size(p->rows, p->stride, p->k, p->backend, &need));
+    if (need > 0) {
+        SEAM_CHECK_ARG(p->workspace != NULL,
+                       "workspace is NULL; this call needs %zu bytes (seam_topk_workspace_size)",
+                       need);
+        SEAM_CHECK_ARG(p->workspace_bytes >= need,
+                       "workspace_bytes=%zu is less than the %zu bytes seam_topk_workspace_size "
+                       "asks for",
+                       p->workspace_bytes, need);
+    }
+    if (p->rows == 0) return SEAM_OK;
+
+    seam_topk_args a;
+    a.rows = p->rows;
+    a.stride = p->stride;
+    a.k = p->k;
+    a.scores = p->scores;
+    a.lengths = p->lengths;
+    a.row_starts = p->row_starts;
+    a.out = p->out;
+    a.deterministic = p->deterministic || p->tie_break != SEAM_TIE_BREAK_NONE;
+    a.tie_large = p->tie_break == SEAM_TIE_BREAK_LARGE;
+    a.transform = (int)p->transform;
+    a.page_table = p->page_table;
+    a.page_table_stride = p->page_table_stride;
+    a.page_table_stride_device = p->page_table_stride_device;
+    a.row_to_req = p->row_to_req;
+    a.offsets = p->offsets;
+    cudaStream_t s = (cudaStream_t)stream;
+    if (p->backend == SEAM_TOPK_SORT) return seam_topk_sort_run(&a, p->workspace, p->workspace_bytes, s);
+    return seam_topk_radix_run(&a, s);
+}
