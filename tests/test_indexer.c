@@ -174,9 +174,12 @@ static void *dev_alloc(size_t bytes) {
     return p;
 }
 
+/* cudaMemcpy from pageable memory may return before the data lands, and the context's
+ * stream does not wait for the legacy stream: synchronize the device after every upload. */
 static void *dev_copy(const void *host, size_t bytes) {
     void *p = dev_alloc(bytes);
     CUDA_OK(cudaMemcpy(p, host, bytes, cudaMemcpyHostToDevice));
+    CUDA_OK(cudaDeviceSynchronize());
     return p;
 }
 
@@ -184,6 +187,7 @@ static void dev_poison_f32(float *d, size_t n) {
     float *h = malloc(n * sizeof(float));
     for (size_t i = 0; i < n; i++) h[i] = poison_f32();
     CUDA_OK(cudaMemcpy(d, h, n * sizeof(float), cudaMemcpyHostToDevice));
+    CUDA_OK(cudaDeviceSynchronize());
     free(h);
 }
 
@@ -478,6 +482,7 @@ static void test_logits_paged_decode_page_boundaries(void **state) {
         paged_setup s = make_paged(&rng, B, ps, 320);
         s.table[8 * s.table_stride + 2] = s.num_pages + 5; /* request 8: a bad page id */
         CUDA_OK(cudaMemcpy(s.d_table, s.table, (size_t)B * s.table_stride * 4, cudaMemcpyHostToDevice));
+        CUDA_OK(cudaDeviceSynchronize());
         uint8_t *q;
         float *w;
         random_queries(&rng, B, 64, &q, &w);
