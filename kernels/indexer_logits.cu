@@ -77,7 +77,7 @@ struct PagedSource {
     const uint8_t *k;
     const float *scales;
     long long num_pages;
-    int page_size, stride, next_n, cls;
+    int page_size, page_shift, stride, next_n, cls; /* page_size = 1 << page_shift */
     const int32_t *table, *table_stride_device, *row_to_req, *context_lens;
     int table_stride_host;
 
@@ -96,9 +96,9 @@ struct PagedSource {
         return {0, (int)e};
     }
     __device__ long long slot(int trow, int ts, int p) const {
-        long long page = table[(size_t)trow * ts + p / page_size];
+        long long page = table[(size_t)trow * ts + (p >> page_shift)];
         if (page < 0 || page >= num_pages) return -1;
-        return page * page_size + p % page_size;
+        return (page << page_shift) + (p & (page_size - 1));
     }
 };
 
@@ -451,6 +451,7 @@ extern "C" SEAM_API seam_status seam_indexer_logits_paged(const seam_indexer_log
     src.scales = p->k_scales;
     src.num_pages = p->num_pages;
     src.page_size = p->page_size;
+    src.page_shift = p->page_size == 64 ? 6 : 0;
     src.stride = p->stride;
     src.next_n = p->next_n;
     src.cls = p->context_lens_stride ? p->context_lens_stride : p->next_n;
