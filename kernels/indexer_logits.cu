@@ -2,9 +2,10 @@
  * queries and keys, for ragged keys (prefill) and paged keys (decode, NextN target-verify).
  *
  * One template, two key sources. A source answers three questions: which rows form a query
- * group (rows that share their keys: 8 consecutive prefill tokens, or the next_n queries of
- * one request), which key range each row sees, and where key i lives (a ragged index, or a
- * position looked up through the block table). Both kernels below are written against that
+ * group (rows that share their keys: 8 consecutive prefill tokens, the next_n queries of one
+ * request, or up to 8 tokens of one request found through cu_seqlens_q), which key range each
+ * row sees, and where key i lives (a ragged index, or a position looked up through the block
+ * table). Both kernels below are written against that
  * interface, so ragged, paged, NextN native and NextN expanded are the same code.
  *
  * MMA kernel (the fast one). For one query row the logits are a [heads x keys] GEMM with
@@ -49,6 +50,11 @@ struct Range {
     int start, end; /* empty when end <= start */
 };
 
+/* The rows [first, first + count) of one query group and their block-table row. */
+struct Group {
+    int first, count, trow;
+};
+
 /* Keys in one array; the key index is the logits column. */
 struct RaggedSource {
     const uint8_t *k;
@@ -56,8 +62,11 @@ struct RaggedSource {
     int keys, stride, rows;
     const int32_t *row_starts, *lengths;
 
-    __device__ int group_of(int row) const { return row / kRaggedGroup; }
-    __device__ int table_row(int) const { return 0; }
+    __device__ Group group(int g) const {
+        int first = g * kRaggedGroup;
+        return {first, min(kRaggedGroup, rows - first), 0};
+    }
+    __device__ int table_row_of(int) const { return 0; }
     __device__ int table_stride() const { return 0; }
     __device__ Range range(int row, int) const {
         long long s = row_starts[row];
@@ -72,17 +81,46 @@ struct RaggedSource {
     __device__ long long slot(int, int, int idx) const { return idx; }
 };
 
-/* Keys in the paged cache; the key position in the request is the logits column. */
+/* Keys in the paged cache; the key position in the request is the logits column. Groups are
+ * either next_n consecutive rows (decode, native NextN) or, with cu_seqlens_q, up to 8 rows
+ * of one request (request-grouped: prefill over the cache, any mode from one flat layout). */
 struct PagedSource {
     const uint8_t *k;
     const float *scales;
     long long num_pages;
     int page_size, page_shift, stride, next_n, cls; /* page_size = 1 << page_shift */
     const int32_t *table, *table_stride_device, *row_to_req, *context_lens;
-    int table_stride_host;
+    int table_stride_host, rows;
+    const int32_t *cu_seqlens_q, *num_requests_device; /* request-grouped rows, or NULL */
+    int max_requests;
 
-    __device__ int group_of(int row) const { return row / next_n; }
-    __device__ int table_row(int group) const { return row_to_req ? row_to_req[group] : group; }
+    __device__ int num_requests() const { return min(*num_requests_device, max_requests); }
+    /* Request-grouped: request i owns rows [cu[i], cu[i+1]) and groups of kRaggedGroup of
+     * them, numbered one request after the other. Otherwise groups of next_n rows. */
+    __device__ Group group(int g) const {
+        if (!cu_seqlens_q) {
+            int first = g * next_n;
+            return {first, min(next_n, rows - first), row_to_req ? row_to_req[g] : g};
+        }
+        const int n = num_requests();
+        for (int i = 0, seen = 0; i < n; i++) {
+            int s = cu_seqlens_q[i], e = min(cu_seqlens_q[i + 1], rows);
+            int here = e > s ? (e - s + kRaggedGroup - 1) / kRaggedGroup : 0;
+            if (g < seen + here) {
+                int first = s + (g - seen) * kRaggedGroup;
+                return {first, min(kRaggedGroup, e - first), i};
+            }
+            seen += here;
+        }
+        return {0, 0, 0};
+    }
+    __device__ int table_row_of(int row) const {
+        if (!cu_seqlens_q) return row_to_req ? row_to_req[row / next_n] : row / next_n;
+        const int n = num_requests();
+        for (int i = 0; i < n; i++)
+            if (row >= cu_seqlens_q[i] && row < cu_seqlens_q[i + 1]) return i;
+        return -1;
+    }
     __device__ int table_stride() const {
         return table_stride_device ? *table_stride_device : table_stride_host;
     }
@@ -122,13 +160,13 @@ __device__ __forceinline__ void transpose_reduce_step(float *v, int lane) {
     }
 }
 
-/* Rows [group * G, group * G + G) ∩ [0, rows): their ranges into smem, the union returned. */
+/* The group's rows (up to G): their ranges into smem, the union returned. */
 template <class Source>
-__device__ void group_ranges(const Source &src, int group, int G, int rows, int ts, int *s_range,
+__device__ void group_ranges(const Source &src, const Group &grp, int G, int ts, int *s_range,
                              int &lo, int &hi) {
     if ((int)threadIdx.x < G) {
-        int row = group * G + (int)threadIdx.x;
-        Range r = row < rows ? src.range(row, ts) : Range{0, 0};
+        int j = (int)threadIdx.x;
+        Range r = j < grp.count ? src.range(grp.first + j, ts) : Range{0, 0};
         s_range[2 * threadIdx.x] = r.start;
         s_range[2 * threadIdx.x + 1] = r.end;
     }
@@ -147,8 +185,8 @@ __device__ void group_ranges(const Source &src, int group, int G, int rows, int 
 template <int MT, class Source>
 __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const uint8_t *__restrict__ q,
                                                               const float *__restrict__ w,
-                                                              float *__restrict__ out, int rows,
-                                                              int G, long long out_stride) {
+                                                              float *__restrict__ out, int G,
+                                                              long long out_stride) {
     constexpr int H = MT * 16;
     extern __shared__ uint4 smem[];
     uint4 *s_a = smem;                                         /* [G][MT][4 ks][32 lanes] */
@@ -157,11 +195,11 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
 
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int g = lane >> 2, t = lane & 3;
-    const int group = blockIdx.x;
     const int ts = src.table_stride();
-    const int trow = src.table_row(group);
+    const Group grp = src.group((int)blockIdx.x);
+    const int trow = grp.trow;
     int lo, hi;
-    group_ranges(src, group, G, rows, ts, s_range, lo, hi);
+    group_ranges(src, grp, G, ts, s_range, lo, hi);
     if (lo >= hi) return;
     const int c_first = lo / kChunk + (int)blockIdx.y, c_last = (hi - 1) / kChunk;
     if (c_first > c_last) return;
@@ -172,9 +210,9 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
     for (int i = threadIdx.x; i < G * MT * 512; i += kThreads) {
         int r = i & 3, ln = (i >> 2) & 31, ks = (i >> 7) & 3, rest = i >> 9;
         int mt = rest % MT, j = rest / MT;
-        int row = group * G + j;
+        int row = grp.first + j;
         uint32_t v = 0;
-        if (row < rows && s_range[2 * j + 1] > s_range[2 * j]) {
+        if (j < grp.count && s_range[2 * j + 1] > s_range[2 * j]) {
             int h = mt * 16 + (ln >> 2) + 8 * (r & 1);
             int d = (ks >> 1) * 64 + (ln & 3) * 16 + (ks & 1) * 8 + (r >> 1) * 4;
             v = *reinterpret_cast<const uint32_t *>(q + ((size_t)row * H + h) * kDim + d);
@@ -182,8 +220,8 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
         s_a32[i] = v;
     }
     for (int i = threadIdx.x; i < G * H; i += kThreads) {
-        int row = group * G + i / H;
-        s_w[i] = row < rows ? w[(size_t)row * H + i % H] : 0.0f;
+        int j = i / H;
+        s_w[i] = j < grp.count ? w[(size_t)(grp.first + j) * H + i % H] : 0.0f;
     }
     __syncthreads();
 
@@ -249,7 +287,7 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
             transpose_reduce_step<16, 16>(part, lane);
             transpose_reduce_step<8, 8>(part, lane);
             transpose_reduce_step<4, 4>(part, lane);
-            float *orow = out + (size_t)(group * G + j) * out_stride;
+            float *orow = out + (size_t)(grp.first + j) * out_stride;
 #pragma unroll
             for (int e = 0; e < 2; e++) {
                 int idx = kb + 2 * lane + e;
@@ -269,7 +307,8 @@ __global__ void __launch_bounds__(kSimtThreads) logits_simt_kernel(Source src, c
     const int row = blockIdx.x;
     if (row >= rows) return;
     const int ts = src.table_stride();
-    const int trow = src.table_row(src.group_of(row));
+    const int trow = src.table_row_of(row);
+    if (trow < 0) return;
     const Range r = src.range(row, ts);
     if (r.end <= r.start) return;
     if (r.start + (int)blockIdx.y * kSimtThreads >= r.end) return;
@@ -334,14 +373,14 @@ int chunk_slices(int groups, int span) {
 }
 
 template <int MT, class Source>
-seam_status launch_mma_mt(const Source &src, const uint8_t *q, const float *w, float *out, int rows,
-                          int G, int groups, long long out_stride, int span, cudaStream_t stream) {
+seam_status launch_mma_mt(const Source &src, const uint8_t *q, const float *w, float *out, int G,
+                          int groups, long long out_stride, int span, cudaStream_t stream) {
     size_t smem = (size_t)G * MT * 128 * sizeof(uint4) + (size_t)G * MT * 16 * sizeof(float) +
                   (size_t)G * 2 * sizeof(int);
     auto kernel = logits_mma_kernel<MT, Source>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span));
-    kernel<<<grid, kThreads, smem, stream>>>(src, q, w, out, rows, G, out_stride);
+    kernel<<<grid, kThreads, smem, stream>>>(src, q, w, out, G, out_stride);
     SEAM_CUDA_CHECK_LAUNCH();
     return SEAM_OK;
 }
@@ -360,10 +399,10 @@ seam_status launch(const Source &src, seam_indexer_algo algo, int heads, const u
         return SEAM_OK;
     }
     switch (heads / 16) {
-    case 1: return launch_mma_mt<1>(src, q, w, out, rows, G, groups, out_stride, span, stream);
-    case 2: return launch_mma_mt<2>(src, q, w, out, rows, G, groups, out_stride, span, stream);
-    case 3: return launch_mma_mt<3>(src, q, w, out, rows, G, groups, out_stride, span, stream);
-    default: return launch_mma_mt<4>(src, q, w, out, rows, G, groups, out_stride, span, stream);
+    case 1: return launch_mma_mt<1>(src, q, w, out, G, groups, out_stride, span, stream);
+    case 2: return launch_mma_mt<2>(src, q, w, out, G, groups, out_stride, span, stream);
+    case 3: return launch_mma_mt<3>(src, q, w, out, G, groups, out_stride, span, stream);
+    default: return launch_mma_mt<4>(src, q, w, out, G, groups, out_stride, span, stream);
     }
 }
 
@@ -435,6 +474,14 @@ extern "C" SEAM_API seam_status seam_indexer_logits_paged(const seam_indexer_log
     SEAM_CHECK_ARG(p->context_lens_stride == 0 || p->context_lens_stride >= p->next_n,
                    "params->context_lens_stride=%d is less than next_n=%d", p->context_lens_stride,
                    p->next_n);
+    if (p->cu_seqlens_q) {
+        SEAM_CHECK_ARG(p->next_n == 1, "params->next_n=%d: request-grouped rows (cu_seqlens_q) "
+                       "need next_n 1", p->next_n);
+        SEAM_CHECK_ARG(p->num_requests_device != NULL,
+                       "params->num_requests_device is NULL (required with cu_seqlens_q)");
+        SEAM_CHECK_ARG(p->max_requests >= 1, "params->max_requests=%d is not positive (required "
+                       "with cu_seqlens_q)", p->max_requests);
+    }
     SEAM_TRY(check_algo(p->algo, p->heads, __func__));
     if (p->groups == 0 || p->stride == 0) return SEAM_OK;
     SEAM_CHECK_ARG(p->q != NULL, "params->q is NULL");
@@ -460,8 +507,19 @@ extern "C" SEAM_API seam_status seam_indexer_logits_paged(const seam_indexer_log
     src.row_to_req = p->row_to_req;
     src.context_lens = p->context_lens;
     src.table_stride_host = p->table_stride;
+    src.cu_seqlens_q = p->cu_seqlens_q;
+    src.num_requests_device = p->num_requests_device;
+    src.max_requests = p->max_requests;
     long long rows = (long long)p->groups * p->next_n;
     SEAM_CHECK_ARG(rows <= INT_MAX, "params->groups=%d x next_n=%d rows overflow", p->groups, p->next_n);
+    src.rows = (int)rows;
+    if (p->cu_seqlens_q) {
+        /* at most one partial group per request on top of rows / 8 full ones */
+        long long groups = (rows + kRaggedGroup - 1) / kRaggedGroup + p->max_requests;
+        SEAM_CHECK_ARG(groups <= INT_MAX, "params->max_requests=%d is too large", p->max_requests);
+        return launch(src, p->algo, p->heads, (const uint8_t *)p->q, p->weights, p->logits, (int)rows,
+                      kRaggedGroup, (int)groups, p->stride, p->stride, (cudaStream_t)stream);
+    }
     return launch(src, p->algo, p->heads, (const uint8_t *)p->q, p->weights, p->logits, (int)rows,
                   p->next_n, p->groups, p->stride, p->stride, (cudaStream_t)stream);
 }

@@ -2,7 +2,7 @@
  * k_cache_and_topk (store + logits + top-k for one layer).
  *
  * Every batch value comes from the context: the device view for captured kernels
- * (out_cache_loc, row_to_req, topk_lengths, topk_row_starts, nextn_ctx_lens, page_table and
+ * (out_cache_loc, cu_seqlens_q, row_to_req, topk_lengths, topk_row_starts, nextn_ctx_lens, page_table and
  * its stride in counts[SEAM_COUNT_PAGE_TABLE_STRIDE], the real token count in
  * counts[SEAM_COUNT_TOKENS]); the host view only in k_cache_and_topk's eager run, which sizes
  * its launches by the real token count. Launch shapes otherwise come from the call's
@@ -117,8 +117,9 @@ static seam_status run_store(const seam_op_call *call, int key, int cache, int s
 }
 
 /* Paged logits for `rows` query rows. next_n > 1 runs the native NextN layout: groups of
- * next_n rows per request with the 2-D nextn_ctx_lens; otherwise one group per row with
- * row_to_req and topk_lengths. */
+ * next_n rows per request with the 2-D nextn_ctx_lens. next_n = 1 runs request-grouped rows
+ * (cu_seqlens_q, topk_lengths): every mode's tokens, up to 8 rows of a request sharing each
+ * key load, so prefill tokens and verify queries read their keys once per group. */
 static seam_status run_paged_logits(const seam_op_call *call, int q, int w, int cache, int scales,
                                     int logits, int rows, int next_n, seam_context *ctx,
                                     const seam_batch_view *dv, seam_stream stream) {
@@ -141,7 +142,9 @@ static seam_status run_paged_logits(const seam_op_call *call, int q, int w, int 
         p.context_lens = dv->nextn_ctx_lens;
         p.context_lens_stride = cp->max_next_n;
     } else {
-        p.row_to_req = dv->row_to_req;
+        p.cu_seqlens_q = dv->cu_seqlens_q;
+        p.num_requests_device = dv->counts + SEAM_COUNT_BATCH_SIZE;
+        p.max_requests = cp->max_batch;
         p.context_lens = dv->topk_lengths;
         p.context_lens_stride = 1;
     }
@@ -351,8 +354,9 @@ static seam_status k_cache_and_topk_check(const seam_op_call *call) {
     return expect_topk_out(call, KT_OUT);
 }
 
-/* Eager: the real token count from the host view sizes every launch; target-verify with
- * next_n > 1 uses the native NextN logits. Rows past the real count are not written. */
+/* Eager: the real token count from the host view sizes every launch. Rows past the real count
+ * are not written. The logits group each request's rows (run_paged_logits), which covers the
+ * native NextN saving in target-verify. */
 static seam_status k_cache_and_topk_run(const seam_op_call *call, seam_context *ctx, seam_stream stream) {
     const seam_batch_view *dv, *hv;
     SEAM_TRY(device_view(ctx, &dv));
@@ -362,15 +366,14 @@ static seam_status k_cache_and_topk_run(const seam_op_call *call, seam_context *
     if (tokens > call->num_tokens)
         return seam_fail(SEAM_ERR_INVALID_ARG, FN, "op '%s': the batch has %d tokens, the call is "
                          "shaped for num_tokens=%d", call->op->name, tokens, call->num_tokens);
-    int next_n = hv->counts[SEAM_COUNT_MODE] == SEAM_FORWARD_TARGET_VERIFY ? hv->counts[SEAM_COUNT_NEXT_N] : 1;
     SEAM_TRY(run_store(call, KT_KEY, KT_CACHE, KT_SCALES, tokens, dv, stream));
-    SEAM_TRY(run_paged_logits(call, KT_Q, KT_W, KT_CACHE, KT_SCALES, KT_LOGITS, tokens, next_n, ctx,
-                              dv, stream));
+    SEAM_TRY(run_paged_logits(call, KT_Q, KT_W, KT_CACHE, KT_SCALES, KT_LOGITS, tokens, 1, ctx, dv,
+                              stream));
     return run_topk(call, KT_LOGITS, KT_OUT, tokens, LAYOUT_PAGED, OUTPUT_SLOTS, ctx, dv, stream);
 }
 
-/* Graph-safe: bucket-sized launches, device-side counts only (padded rows have length 0 and
- * get -1 indices); one row per token, whatever the mode. */
+/* Graph-safe: bucket-sized launches, device-side counts only (padded rows belong to no
+ * request, have length 0 and get -1 indices); the same request-grouped logits in every mode. */
 static seam_status k_cache_and_topk_run_graph_safe(const seam_op_call *call, seam_context *ctx,
                                                    seam_stream stream) {
     const seam_batch_view *dv;

@@ -548,6 +548,72 @@ static void test_logits_nextn_native_matches_expanded_and_reference(void **state
     }
 }
 
+/* Request-grouped rows (cu_seqlens_q): requests of 1, 3, 8, 9, 17 and 0 tokens (groups of up
+ * to 8 rows of one request; the 0-token request owns no rows), prefill-style causal lengths
+ * across page boundaries, a bucket with padded rows past the last request (never written),
+ * max_requests above the real count. Checked against the reference and bitwise against the
+ * one-row-per-group layout with row_to_req. */
+static void test_logits_paged_request_grouped_matches_rows(void **state) {
+    (void)state;
+    SEAM_REQUIRE_GPU();
+    seam_test_rng rng = seam_test_rng_make(__func__);
+    enum { N = 6 };
+    const int ext[N] = {1, 3, 8, 9, 17, 0}, seq[N] = {1, 66, 64, 130, 200, 40};
+    int32_t cu[N + 1] = {0};
+    for (int i = 0; i < N; i++) cu[i + 1] = cu[i] + ext[i];
+    const int real = cu[N], rows = real + 5, stride = 210; /* 38 real rows, 5 padded */
+    int32_t *lens = calloc((size_t)rows, 4), *r2q = calloc((size_t)rows, 4);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < ext[i]; j++) {
+            lens[cu[i] + j] = seq[i] - ext[i] + j + 1;
+            r2q[cu[i] + j] = i;
+        }
+    for (int r = real; r < rows; r++) lens[r] = 7; /* padding must stay unwritten anyway */
+    for (int pi = 0; pi < 2; pi++) {
+        int ps = pi ? 1 : 64;
+        paged_setup s = make_paged(&rng, N, ps, 210);
+        uint8_t *q;
+        float *w;
+        random_queries(&rng, rows, 64, &q, &w);
+        int32_t n_req = N;
+        void *dq = dev_copy(q, (size_t)rows * 64 * DIM);
+        float *dw = dev_copy(w, (size_t)rows * 64 * 4);
+        int32_t *dlen = dev_copy(lens, (size_t)rows * 4), *dcu = dev_copy(cu, sizeof cu);
+        int32_t *dn = dev_copy(&n_req, 4);
+        float *dl = dev_alloc((size_t)rows * stride * 4);
+        for (int a = 0; a < 2; a++) {
+            dev_poison_f32(dl, (size_t)rows * stride);
+            seam_indexer_logits_paged_params p = SEAM_INDEXER_LOGITS_PAGED_PARAMS_INITIALIZER;
+            p.groups = rows, p.next_n = 1, p.heads = 64, p.stride = stride;
+            p.q = dq, p.weights = dw, p.k_cache = s.d_cache, p.k_scales = s.d_scales;
+            p.num_pages = s.num_pages, p.page_size = ps;
+            p.block_table = s.d_table, p.table_stride = s.table_stride;
+            p.context_lens = dlen, p.context_lens_stride = 1;
+            p.cu_seqlens_q = dcu, p.num_requests_device = dn, p.max_requests = N + 3;
+            p.logits = dl, p.algo = algos[a];
+            SEAM_ASSERT_OK(seam_indexer_logits_paged(&p, NULL));
+            float *got = to_host(dl, (size_t)rows * stride * 4);
+            char what[80];
+            snprintf(what, sizeof what, "request-grouped page %d %s", ps, algo_name(algos[a]));
+            int32_t *check_lens = malloc((size_t)rows * 4);
+            memcpy(check_lens, lens, (size_t)rows * 4);
+            for (int r = real; r < rows; r++) check_lens[r] = 0;
+            check_paged(what, &s, got, rows, 1, 64, stride, q, w, check_lens, s.table, s.table_stride, r2q);
+            float *per_row = run_paged(&s, real, 1, 64, stride, q, w, lens, s.d_table, s.table_stride, r2q,
+                                       algos[a]);
+            for (size_t i = 0; i < (size_t)real * stride; i++)
+                if (memcmp(&got[i], &per_row[i], 4) != 0)
+                    fail_msg("%s: grouped and per-row differ at row %zu col %zu: %.9g vs %.9g", what,
+                             i / stride, i % stride, (double)got[i], (double)per_row[i]);
+            free(got), free(per_row), free(check_lens);
+        }
+        free(q), free(w);
+        cudaFree(dq), cudaFree(dw), cudaFree(dlen), cudaFree(dcu), cudaFree(dn), cudaFree(dl);
+        free_paged(&s);
+    }
+    free(lens), free(r2q);
+}
+
 /* ---- ops through a context: capture + replay -------------------------------------------- */
 
 static seam_config ops_config(void) {
@@ -1079,6 +1145,12 @@ static void test_launchers_reject_bad_arguments(void **state) {
     p.context_lens_stride = 1;
     SEAM_ASSERT_FAILS(seam_indexer_logits_paged(&p, NULL), SEAM_ERR_INVALID_ARG, "context_lens_stride=1");
     p.context_lens_stride = 0;
+    p.cu_seqlens_q = (const int32_t *)&p; /* any non-NULL pointer: checked before use */
+    SEAM_ASSERT_FAILS(seam_indexer_logits_paged(&p, NULL), SEAM_ERR_INVALID_ARG, "need next_n 1");
+    p.next_n = 1;
+    SEAM_ASSERT_FAILS(seam_indexer_logits_paged(&p, NULL), SEAM_ERR_INVALID_ARG, "num_requests_device is NULL");
+    p.cu_seqlens_q = NULL;
+    p.next_n = 2;
     p.groups = 3, p.stride = 10;
     SEAM_ASSERT_FAILS(seam_indexer_logits_paged(&p, NULL), SEAM_ERR_INVALID_ARG, "params->q is NULL");
 
@@ -1211,6 +1283,7 @@ int main(void) {
         cmocka_unit_test(test_logits_ragged_matches_fp64_reference),
         cmocka_unit_test(test_logits_paged_decode_page_boundaries),
         cmocka_unit_test(test_logits_nextn_native_matches_expanded_and_reference),
+        cmocka_unit_test(test_logits_paged_request_grouped_matches_rows),
         cmocka_unit_test(test_k_store_op_capture_replay_writes_only_real_tokens),
         cmocka_unit_test(test_logits_paged_op_capture_replay),
         cmocka_unit_test(test_logits_ragged_op_capture_replay),

@@ -137,11 +137,22 @@ typedef struct seam_indexer_logits_paged_params {
     int context_lens_stride;           /* >= next_n; 0 means next_n */
     float *logits;                     /* [groups * next_n, stride] */
     seam_indexer_algo algo;
+    /* Request-grouped rows (optional): when cu_seqlens_q is set, the rows are the requests'
+     * query tokens one request after the other (request i owns rows [cu_seqlens_q[i],
+     * cu_seqlens_q[i + 1]) and block-table row i; row_to_req is not used), groups is the row
+     * count, next_n must be 1, and row r sees positions [0, context_lens[r]). Up to 8
+     * consecutive rows of one request share every key load: a prefill request's new tokens,
+     * the next_n queries of a verify request (the native NextN saving, from one flat layout),
+     * a decode request's single token. The request count is read from num_requests_device
+     * and clipped to max_requests, which bounds the grid (rows / 8 + max_requests groups). */
+    const int32_t *cu_seqlens_q;       /* [requests + 1] device */
+    const int32_t *num_requests_device;
+    int max_requests;
 } seam_indexer_logits_paged_params;
 
 #define SEAM_INDEXER_LOGITS_PAGED_PARAMS_INITIALIZER                                        \
     { sizeof(seam_indexer_logits_paged_params), 0, 1, 64, 0, NULL, NULL, NULL, NULL, 0, 1,    \
-      NULL, 0, NULL, NULL, NULL, 0, NULL, SEAM_INDEXER_ALGO_AUTO }
+      NULL, 0, NULL, NULL, NULL, 0, NULL, SEAM_INDEXER_ALGO_AUTO, NULL, NULL, 0 }
 
 SEAM_API seam_status seam_indexer_logits_paged(const seam_indexer_logits_paged_params *params,
                                                seam_stream stream);
