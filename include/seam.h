@@ -10,5 +10,6 @@
 #include "seam/graph.h"
 #include "seam/layers.h"
 #include "seam/comm.h"
+#include "seam/indexer.h"
 
 #endif

@@ -7,5 +7,6 @@ seam_status seam_register_builtin_ops(seam_registry *reg) {
     SEAM_TRY(seam_register_layer_ops(reg));
     SEAM_TRY(seam_register_comm_ops(reg));
     SEAM_TRY(seam_register_topk_ops(reg));
+    SEAM_TRY(seam_register_indexer_ops(reg));
     return SEAM_OK;
 }

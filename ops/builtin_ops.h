@@ -17,6 +17,9 @@ seam_status seam_register_layer_ops(seam_registry *reg);
 
 /* "topk" (ops/topk_ops.c). */
 seam_status seam_register_topk_ops(seam_registry *reg);
+/* ops/indexer_ops.c: indexer_k_store, indexer_logits_ragged, indexer_logits_paged, index_topk,
+ * k_cache_and_topk. */
+seam_status seam_register_indexer_ops(seam_registry *reg);
 
 #ifdef __cplusplus
 }

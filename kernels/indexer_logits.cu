@@ -1,0 +1,525 @@
+/* Indexer logits: logit(t, s) = sum_h w[t,h] * relu(q[t,h,:] . k[s,:]) * k_scale[s] over fp8
+ * queries and keys, for ragged keys (prefill) and paged keys (decode, NextN target-verify).
+ *
+ * One template, two key sources. A source answers three questions: which rows form a query
+ * group (rows that share their keys: 8 consecutive prefill tokens, the next_n queries of one
+ * request, or up to 8 tokens of one request found through cu_seqlens_q), which key range each
+ * row sees, and where key i lives (a ragged index, or a position looked up through the block
+ * table). Both kernels below are written against that
+ * interface, so ragged, paged, NextN native and NextN expanded are the same code.
+ *
+ * MMA kernel (the fast one). For one query row the logits are a [heads x keys] GEMM with
+ * K = 128, then relu, a weighted sum over heads and the key scale. A CTA takes one query
+ * group and walks key chunks of 256 (4 warps x 64 keys). Each warp loads its 64 keys once
+ * into registers as mma.sync B fragments (2 x 16-byte loads per key per quad of lanes: fully
+ * used 32-byte sectors) and reuses them for every query of the group; the queries sit in
+ * shared memory, pre-arranged as A fragments so each one is a conflict-free 16-byte load.
+ * The dot product does not care in which order the 128 dims are summed, so both operands use
+ * the same permutation of K that makes every fragment a contiguous load:
+ *   k-step ks, lane quad t, register j, byte i  <->  dim (ks/2)*64 + t*16 + (ks%2)*8 + j*4 + i.
+ * The epilogue applies relu and the head weights to the 16x8 accumulators, then sums over
+ * the 8 lane groups with a transpose-reduction (14 shuffles instead of 48) that leaves each
+ * lane with two adjacent keys, so a warp writes its 64 logits as one 256-byte row segment.
+ * Traffic: keys are read once per query group (8 prefill tokens, or a request's next_n
+ * queries: that is what makes the native NextN layout cheaper than the expanded one).
+ *
+ * SIMT kernel (the simple reference, and the path for heads not a multiple of 16): one CTA
+ * per query row, the row's q in shared memory as fp32, one thread per key.
+ *
+ * Graph safety: grids depend only on rows, groups, stride and heads; ranges, lengths,
+ * page-table entries and strides are read on the device. Columns outside a row's range are
+ * never written. */
+#include <cuda_fp8.h>
+
+#include <climits>
+
+#include "runtime/cuda_check.h"
+#include "seam/indexer.h"
+
+namespace {
+
+constexpr int kDim = SEAM_INDEXER_HEAD_DIM;
+constexpr int kThreads = 128;
+constexpr int kWarps = kThreads / 32;
+constexpr int kWarpKeys = 64;
+constexpr int kChunk = kWarps * kWarpKeys;
+constexpr int kRaggedGroup = 8;
+constexpr int kSimtThreads = 128;
+
+struct Range {
+    int start, end; /* empty when end <= start */
+};
+
+/* The rows [first, first + count) of one query group and their block-table row. */
+struct Group {
+    int first, count, trow;
+};
+
+/* Keys in one array; the key index is the logits column. */
+struct RaggedSource {
+    const uint8_t *k;
+    const float *scales;
+    int keys, stride, rows;
+    const int32_t *row_starts, *lengths;
+
+    __device__ Group group(int g) const {
+        int first = g * kRaggedGroup;
+        return {first, min(kRaggedGroup, rows - first), 0};
+    }
+    __device__ int table_row_of(int) const { return 0; }
+    __device__ int table_stride() const { return 0; }
+    __device__ Range range(int row, int) const {
+        long long s = row_starts[row];
+        long long e = s + (long long)lengths[row];
+        long long lim = keys < stride ? keys : stride;
+        if (s < 0) s = 0;
+        if (e > lim) e = lim;
+        if (e < s) e = s;
+        return {(int)s, (int)e};
+    }
+    /* Slot of key idx (inside some row's range), or -1. */
+    __device__ long long slot(int, int, int idx) const { return idx; }
+};
+
+/* Keys in the paged cache; the key position in the request is the logits column. Groups are
+ * either next_n consecutive rows (decode, native NextN) or, with cu_seqlens_q, up to 8 rows
+ * of one request (request-grouped: prefill over the cache, any mode from one flat layout). */
+struct PagedSource {
+    const uint8_t *k;
+    const float *scales;
+    long long num_pages;
+    int page_size, page_shift, stride, next_n, cls; /* page_size = 1 << page_shift */
+    const int32_t *table, *table_stride_device, *row_to_req, *context_lens;
+    int table_stride_host, rows;
+    const int32_t *cu_seqlens_q, *num_requests_device; /* request-grouped rows, or NULL */
+    int max_requests;
+
+    __device__ int num_requests() const { return min(*num_requests_device, max_requests); }
+    /* Request-grouped: request i owns rows [cu[i], cu[i+1]) and groups of kRaggedGroup of
+     * them, numbered one request after the other. Otherwise groups of next_n rows. */
+    __device__ Group group(int g) const {
+        if (!cu_seqlens_q) {
+            int first = g * next_n;
+            return {first, min(next_n, rows - first), row_to_req ? row_to_req[g] : g};
+        }
+        const int n = num_requests();
+        for (int i = 0, seen = 0; i < n; i++) {
+            int s = cu_seqlens_q[i], e = min(cu_seqlens_q[i + 1], rows);
+            int here = e > s ? (e - s + kRaggedGroup - 1) / kRaggedGroup : 0;
+            if (g < seen + here) {
+                int first = s + (g - seen) * kRaggedGroup;
+                return {first, min(kRaggedGroup, e - first), i};
+            }
+            seen += here;
+        }
+        return {0, 0, 0};
+    }
+    __device__ int table_row_of(int row) const {
+        if (!cu_seqlens_q) return row_to_req ? row_to_req[row / next_n] : row / next_n;
+        const int n = num_requests();
+        for (int i = 0; i < n; i++)
+            if (row >= cu_seqlens_q[i] && row < cu_seqlens_q[i + 1]) return i;
+        return -1;
+    }
+    __device__ int table_stride() const {
+        return table_stride_device ? *table_stride_device : table_stride_host;
+    }
+    __device__ Range range(int row, int ts) const {
+        int b = row / next_n, j = row - b * next_n;
+        long long e = context_lens[(size_t)b * cls + j];
+        long long cap = (long long)ts * page_size;
+        if (e > cap) e = cap;
+        if (e > stride) e = stride;
+        if (e < 0) e = 0;
+        return {0, (int)e};
+    }
+    __device__ long long slot(int trow, int ts, int p) const {
+        long long page = table[(size_t)trow * ts + (p >> page_shift)];
+        if (page < 0 || page >= num_pages) return -1;
+        return (page << page_shift) + (p & (page_size - 1));
+    }
+};
+
+__device__ __forceinline__ void mma_e4m3(float (&c)[4], const uint4 &a, uint32_t b0, uint32_t b1) {
+    asm("mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 "
+        "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a.x), "r"(a.y), "r"(a.z), "r"(a.w), "r"(b0), "r"(b1));
+}
+
+/* One step of a transpose-reduction over the lanes that differ in bit M: a lane keeps half of
+ * its N values (the low half when its bit M is clear) and adds its partner's copy of them. */
+template <int N, int M>
+__device__ __forceinline__ void transpose_reduce_step(float *v, int lane) {
+    const bool upper = (lane & M) != 0;
+#pragma unroll
+    for (int i = 0; i < N / 2; i++) {
+        float send = upper ? v[i] : v[i + N / 2];
+        float keep = upper ? v[i + N / 2] : v[i];
+        v[i] = keep + __shfl_xor_sync(0xffffffffu, send, M);
+    }
+}
+
+/* The group's rows (up to G): their ranges into smem, the union returned. */
+template <class Source>
+__device__ void group_ranges(const Source &src, const Group &grp, int G, int ts, int *s_range,
+                             int &lo, int &hi) {
+    if ((int)threadIdx.x < G) {
+        int j = (int)threadIdx.x;
+        Range r = j < grp.count ? src.range(grp.first + j, ts) : Range{0, 0};
+        s_range[2 * threadIdx.x] = r.start;
+        s_range[2 * threadIdx.x + 1] = r.end;
+    }
+    __syncthreads();
+    lo = INT_MAX;
+    hi = 0;
+    for (int j = 0; j < G; j++) {
+        int s = s_range[2 * j], e = s_range[2 * j + 1];
+        if (e > s) {
+            lo = min(lo, s);
+            hi = max(hi, e);
+        }
+    }
+}
+
+template <int MT, class Source>
+__global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const uint8_t *__restrict__ q,
+                                                              const float *__restrict__ w,
+                                                              float *__restrict__ out, int G,
+                                                              long long out_stride) {
+    constexpr int H = MT * 16;
+    extern __shared__ uint4 smem[];
+    uint4 *s_a = smem;                                         /* [G][MT][4 ks][32 lanes] */
+    float *s_w = reinterpret_cast<float *>(s_a + G * MT * 128); /* [G][H] */
+    int *s_range = reinterpret_cast<int *>(s_w + G * H);        /* [G][2] */
+
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const int ts = src.table_stride();
+    const Group grp = src.group((int)blockIdx.x);
+    const int trow = grp.trow;
+    int lo, hi;
+    group_ranges(src, grp, G, ts, s_range, lo, hi);
+    if (lo >= hi) return;
+    const int c_first = lo / kChunk + (int)blockIdx.y, c_last = (hi - 1) / kChunk;
+    if (c_first > c_last) return;
+
+    /* Queries -> A fragments: word r of lane (g,t) for (j, mt, ks) is row h = mt*16 + g +
+     * 8*(r&1), dims (ks/2)*64 + t*16 + (ks%2)*8 + (r/2)*4 .. +3. */
+    uint32_t *s_a32 = reinterpret_cast<uint32_t *>(s_a);
+    for (int i = threadIdx.x; i < G * MT * 512; i += kThreads) {
+        int r = i & 3, ln = (i >> 2) & 31, ks = (i >> 7) & 3, rest = i >> 9;
+        int mt = rest % MT, j = rest / MT;
+        int row = grp.first + j;
+        uint32_t v = 0;
+        if (j < grp.count && s_range[2 * j + 1] > s_range[2 * j]) {
+            int h = mt * 16 + (ln >> 2) + 8 * (r & 1);
+            int d = (ks >> 1) * 64 + (ln & 3) * 16 + (ks & 1) * 8 + (r >> 1) * 4;
+            v = *reinterpret_cast<const uint32_t *>(q + ((size_t)row * H + h) * kDim + d);
+        }
+        s_a32[i] = v;
+    }
+    for (int i = threadIdx.x; i < G * H; i += kThreads) {
+        int j = i / H;
+        s_w[i] = j < grp.count ? w[(size_t)(grp.first + j) * H + i % H] : 0.0f;
+    }
+    __syncthreads();
+
+    for (int c = c_first; c <= c_last; c += gridDim.y) {
+        const int kb = c * kChunk + warp * kWarpKeys;
+        if (kb >= hi || kb + kWarpKeys <= lo) continue; /* warp-uniform */
+
+        /* B fragments of the warp's 64 keys: key nb*8 + g, k-steps 0..3, 2 words each. */
+        uint32_t b[8][4][2];
+#pragma unroll
+        for (int nb = 0; nb < 8; nb++) {
+            int idx = kb + nb * 8 + g;
+            uint4 x0 = make_uint4(0, 0, 0, 0), x1 = x0;
+            long long s = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
+            if (s >= 0) {
+                const uint4 *p = reinterpret_cast<const uint4 *>(src.k + (size_t)s * kDim);
+                x0 = p[t];
+                x1 = p[4 + t];
+            }
+            b[nb][0][0] = x0.x, b[nb][0][1] = x0.y, b[nb][1][0] = x0.z, b[nb][1][1] = x0.w;
+            b[nb][2][0] = x1.x, b[nb][2][1] = x1.y, b[nb][3][0] = x1.z, b[nb][3][1] = x1.w;
+        }
+        /* This lane writes keys kb + 2*lane and kb + 2*lane + 1. */
+        float o_scale[2];
+        bool o_valid[2];
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+            int idx = kb + 2 * lane + e;
+            long long s = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
+            o_valid[e] = s >= 0;
+            o_scale[e] = s >= 0 ? src.scales[s] : 0.0f;
+        }
+
+        for (int j = 0; j < G; j++) {
+            const int s0 = s_range[2 * j], e0 = s_range[2 * j + 1];
+            if (kb >= e0 || kb + kWarpKeys <= s0) continue; /* warp-uniform */
+            float part[16];
+#pragma unroll
+            for (int i = 0; i < 16; i++) part[i] = 0.0f;
+#pragma unroll 1
+            for (int mt = 0; mt < MT; mt++) {
+                float acc[8][4];
+#pragma unroll
+                for (int nb = 0; nb < 8; nb++)
+#pragma unroll
+                    for (int i = 0; i < 4; i++) acc[nb][i] = 0.0f;
+#pragma unroll
+                for (int ks = 0; ks < 4; ks++) {
+                    const uint4 a = s_a[((j * MT + mt) * 4 + ks) * 32 + lane];
+#pragma unroll
+                    for (int nb = 0; nb < 8; nb++) mma_e4m3(acc[nb], a, b[nb][ks][0], b[nb][ks][1]);
+                }
+                const float w0 = s_w[j * H + mt * 16 + g], w1 = s_w[j * H + mt * 16 + g + 8];
+#pragma unroll
+                for (int nb = 0; nb < 8; nb++) {
+                    part[2 * nb] += w0 * fmaxf(acc[nb][0], 0.0f) + w1 * fmaxf(acc[nb][2], 0.0f);
+                    part[2 * nb + 1] += w0 * fmaxf(acc[nb][1], 0.0f) + w1 * fmaxf(acc[nb][3], 0.0f);
+                }
+            }
+            /* Sum over g (lane bits 2..4). Each step halves the values a lane keeps: after
+             * the steps on bits 4, 3, 2 lane (g,t) holds items 2g and 2g+1, i.e. keys
+             * 8g + 2t + {0,1} = 2*lane + {0,1}. */
+            transpose_reduce_step<16, 16>(part, lane);
+            transpose_reduce_step<8, 8>(part, lane);
+            transpose_reduce_step<4, 4>(part, lane);
+            float *orow = out + (size_t)(grp.first + j) * out_stride;
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                int idx = kb + 2 * lane + e;
+                if (idx >= s0 && idx < e0) orow[idx] = o_valid[e] ? part[e] * o_scale[e] : -INFINITY;
+            }
+        }
+    }
+}
+
+template <class Source>
+__global__ void __launch_bounds__(kSimtThreads) logits_simt_kernel(Source src, const uint8_t *__restrict__ q,
+                                                                   const float *__restrict__ w,
+                                                                   float *__restrict__ out, int rows,
+                                                                   int heads, long long out_stride) {
+    __shared__ float s_q[SEAM_INDEXER_MAX_HEADS * kDim];
+    __shared__ float s_w[SEAM_INDEXER_MAX_HEADS];
+    const int row = blockIdx.x;
+    if (row >= rows) return;
+    const int ts = src.table_stride();
+    const int trow = src.table_row_of(row);
+    if (trow < 0) return;
+    const Range r = src.range(row, ts);
+    if (r.end <= r.start) return;
+    if (r.start + (int)blockIdx.y * kSimtThreads >= r.end) return;
+    for (int i = threadIdx.x; i < heads * kDim; i += kSimtThreads) {
+        __nv_fp8_e4m3 v;
+        v.__x = q[(size_t)row * heads * kDim + i];
+        s_q[i] = float(v);
+    }
+    for (int i = threadIdx.x; i < heads; i += kSimtThreads) s_w[i] = w[(size_t)row * heads + i];
+    __syncthreads();
+    float *orow = out + (size_t)row * out_stride;
+    for (int idx = r.start + blockIdx.y * kSimtThreads + threadIdx.x; idx < r.end;
+         idx += gridDim.y * kSimtThreads) {
+        long long s = src.slot(trow, ts, idx);
+        if (s < 0) {
+            orow[idx] = -INFINITY;
+            continue;
+        }
+        float kf[kDim];
+        const uint32_t *kp = reinterpret_cast<const uint32_t *>(src.k + (size_t)s * kDim);
+#pragma unroll
+        for (int i = 0; i < kDim / 4; i++) {
+            __nv_fp8x4_e4m3 v;
+            v.__x = kp[i];
+            float4 f = float4(v);
+            kf[4 * i] = f.x, kf[4 * i + 1] = f.y, kf[4 * i + 2] = f.z, kf[4 * i + 3] = f.w;
+        }
+        float acc = 0.0f;
+        for (int h = 0; h < heads; h++) {
+            float dot = 0.0f;
+#pragma unroll
+            for (int d = 0; d < kDim; d++) dot += s_q[h * kDim + d] * kf[d];
+            acc += s_w[h] * fmaxf(dot, 0.0f);
+        }
+        orow[idx] = acc * src.scales[s];
+    }
+}
+
+int sm_count() {
+    static int cached = 0;
+    if (cached == 0) {
+        int dev = 0, n = 0;
+        if (cudaGetDevice(&dev) == cudaSuccess &&
+            cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) == cudaSuccess && n > 0)
+            cached = n;
+        else
+            return 132;
+    }
+    return cached;
+}
+
+/* Launch shapes: groups x chunk slices. Each CTA loads its group's queries once and walks
+ * chunks c = first + y, first + y + gridDim.y, ...; gridDim.y is sized from the shapes so
+ * the whole grid is about four waves of CTAs. */
+int chunk_slices(int groups, int span) {
+    int chunks = (span + kChunk - 1) / kChunk;
+    long long want = (4LL * sm_count() * 3 + groups - 1) / groups;
+    if (want < 1) want = 1;
+    if (want > chunks) want = chunks;
+    if (want > 65535) want = 65535;
+    return (int)want;
+}
+
+template <int MT, class Source>
+seam_status launch_mma_mt(const Source &src, const uint8_t *q, const float *w, float *out, int G,
+                          int groups, long long out_stride, int span, cudaStream_t stream) {
+    size_t smem = (size_t)G * MT * 128 * sizeof(uint4) + (size_t)G * MT * 16 * sizeof(float) +
+                  (size_t)G * 2 * sizeof(int);
+    auto kernel = logits_mma_kernel<MT, Source>;
+    SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span));
+    kernel<<<grid, kThreads, smem, stream>>>(src, q, w, out, G, out_stride);
+    SEAM_CUDA_CHECK_LAUNCH();
+    return SEAM_OK;
+}
+
+template <class Source>
+seam_status launch(const Source &src, seam_indexer_algo algo, int heads, const uint8_t *q,
+                   const float *w, float *out, int rows, int G, int groups, int span,
+                   int out_stride, cudaStream_t stream) {
+    if (algo == SEAM_INDEXER_ALGO_AUTO) algo = heads % 16 == 0 ? SEAM_INDEXER_ALGO_MMA : SEAM_INDEXER_ALGO_SIMT;
+    if (algo == SEAM_INDEXER_ALGO_SIMT) {
+        int slices = (span + kSimtThreads - 1) / kSimtThreads;
+        if (slices > 1024) slices = 1024;
+        dim3 grid((unsigned)rows, (unsigned)slices);
+        logits_simt_kernel<Source><<<grid, kSimtThreads, 0, stream>>>(src, q, w, out, rows, heads, out_stride);
+        SEAM_CUDA_CHECK_LAUNCH();
+        return SEAM_OK;
+    }
+    switch (heads / 16) {
+    case 1: return launch_mma_mt<1>(src, q, w, out, G, groups, out_stride, span, stream);
+    case 2: return launch_mma_mt<2>(src, q, w, out, G, groups, out_stride, span, stream);
+    case 3: return launch_mma_mt<3>(src, q, w, out, G, groups, out_stride, span, stream);
+    default: return launch_mma_mt<4>(src, q, w, out, G, groups, out_stride, span, stream);
+    }
+}
+
+seam_status check_algo(seam_indexer_algo algo, int heads, const char *fn) {
+    if (algo < SEAM_INDEXER_ALGO_AUTO || algo > SEAM_INDEXER_ALGO_SIMT)
+        return seam_fail(SEAM_ERR_INVALID_ARG, fn, "params->algo=%d is not a seam_indexer_algo", (int)algo);
+    if (algo == SEAM_INDEXER_ALGO_MMA && heads % 16 != 0)
+        return seam_fail(SEAM_ERR_INVALID_ARG, fn,
+                         "params->heads=%d: the MMA kernel needs a multiple of 16", heads);
+    return SEAM_OK;
+}
+
+} // namespace
+
+extern "C" SEAM_API seam_status seam_indexer_logits_ragged(const seam_indexer_logits_ragged_params *p,
+                                                           seam_stream stream) {
+    SEAM_CHECK_PTR(p);
+    SEAM_CHECK_ARG(p->struct_size == sizeof(seam_indexer_logits_ragged_params),
+                   "params->struct_size=%zu, expected %zu (use "
+                   "SEAM_INDEXER_LOGITS_RAGGED_PARAMS_INITIALIZER)",
+                   p->struct_size, sizeof(seam_indexer_logits_ragged_params));
+    SEAM_CHECK_ARG(p->rows >= 0, "params->rows=%d is negative", p->rows);
+    SEAM_CHECK_ARG(p->heads >= 1 && p->heads <= SEAM_INDEXER_MAX_HEADS,
+                   "params->heads=%d is not in [1, %d]", p->heads, SEAM_INDEXER_MAX_HEADS);
+    SEAM_CHECK_ARG(p->keys >= 0, "params->keys=%d is negative", p->keys);
+    SEAM_CHECK_ARG(p->stride >= 0, "params->stride=%d is negative", p->stride);
+    SEAM_TRY(check_algo(p->algo, p->heads, __func__));
+    if (p->rows == 0 || p->keys == 0 || p->stride == 0) return SEAM_OK;
+    SEAM_CHECK_ARG(p->q != NULL, "params->q is NULL");
+    SEAM_CHECK_ARG(((uintptr_t)p->q & 15) == 0, "params->q is not 16-byte aligned");
+    SEAM_CHECK_ARG(p->weights != NULL, "params->weights is NULL");
+    SEAM_CHECK_ARG(p->k != NULL, "params->k is NULL");
+    SEAM_CHECK_ARG(((uintptr_t)p->k & 15) == 0, "params->k is not 16-byte aligned");
+    SEAM_CHECK_ARG(p->k_scales != NULL, "params->k_scales is NULL");
+    SEAM_CHECK_ARG(p->row_starts != NULL, "params->row_starts is NULL");
+    SEAM_CHECK_ARG(p->lengths != NULL, "params->lengths is NULL");
+    SEAM_CHECK_ARG(p->logits != NULL, "params->logits is NULL");
+    RaggedSource src;
+    src.k = (const uint8_t *)p->k;
+    src.scales = p->k_scales;
+    src.keys = p->keys;
+    src.stride = p->stride;
+    src.rows = p->rows;
+    src.row_starts = p->row_starts;
+    src.lengths = p->lengths;
+    int groups = (p->rows + kRaggedGroup - 1) / kRaggedGroup;
+    int cols = p->keys < p->stride ? p->keys : p->stride;
+    return launch(src, p->algo, p->heads, (const uint8_t *)p->q, p->weights, p->logits, p->rows,
+                  kRaggedGroup, groups, cols, p->stride, (cudaStream_t)stream);
+}
+
+extern "C" SEAM_API seam_status seam_indexer_logits_paged(const seam_indexer_logits_paged_params *p,
+                                                          seam_stream stream) {
+    SEAM_CHECK_PTR(p);
+    SEAM_CHECK_ARG(p->struct_size == sizeof(seam_indexer_logits_paged_params),
+                   "params->struct_size=%zu, expected %zu (use "
+                   "SEAM_INDEXER_LOGITS_PAGED_PARAMS_INITIALIZER)",
+                   p->struct_size, sizeof(seam_indexer_logits_paged_params));
+    SEAM_CHECK_ARG(p->groups >= 0, "params->groups=%d is negative", p->groups);
+    SEAM_CHECK_ARG(p->next_n >= 1 && p->next_n <= SEAM_MAX_NEXT_N,
+                   "params->next_n=%d is not in [1, %d]", p->next_n, SEAM_MAX_NEXT_N);
+    SEAM_CHECK_ARG(p->heads >= 1 && p->heads <= SEAM_INDEXER_MAX_HEADS,
+                   "params->heads=%d is not in [1, %d]", p->heads, SEAM_INDEXER_MAX_HEADS);
+    SEAM_CHECK_ARG(p->stride >= 0, "params->stride=%d is negative", p->stride);
+    SEAM_CHECK_ARG(p->page_size == 1 || p->page_size == 64, "params->page_size=%d is not 1 or 64",
+                   p->page_size);
+    SEAM_CHECK_ARG(p->num_pages >= 0, "params->num_pages=%lld is negative", (long long)p->num_pages);
+    SEAM_CHECK_ARG(p->table_stride >= 0, "params->table_stride=%d is negative", p->table_stride);
+    SEAM_CHECK_ARG(p->context_lens_stride == 0 || p->context_lens_stride >= p->next_n,
+                   "params->context_lens_stride=%d is less than next_n=%d", p->context_lens_stride,
+                   p->next_n);
+    if (p->cu_seqlens_q) {
+        SEAM_CHECK_ARG(p->next_n == 1, "params->next_n=%d: request-grouped rows (cu_seqlens_q) "
+                       "need next_n 1", p->next_n);
+        SEAM_CHECK_ARG(p->num_requests_device != NULL,
+                       "params->num_requests_device is NULL (required with cu_seqlens_q)");
+        SEAM_CHECK_ARG(p->max_requests >= 1, "params->max_requests=%d is not positive (required "
+                       "with cu_seqlens_q)", p->max_requests);
+    }
+    SEAM_TRY(check_algo(p->algo, p->heads, __func__));
+    if (p->groups == 0 || p->stride == 0) return SEAM_OK;
+    SEAM_CHECK_ARG(p->q != NULL, "params->q is NULL");
+    SEAM_CHECK_ARG(((uintptr_t)p->q & 15) == 0, "params->q is not 16-byte aligned");
+    SEAM_CHECK_ARG(p->weights != NULL, "params->weights is NULL");
+    SEAM_CHECK_ARG(p->k_cache != NULL, "params->k_cache is NULL");
+    SEAM_CHECK_ARG(((uintptr_t)p->k_cache & 15) == 0, "params->k_cache is not 16-byte aligned");
+    SEAM_CHECK_ARG(p->k_scales != NULL, "params->k_scales is NULL");
+    SEAM_CHECK_ARG(p->block_table != NULL, "params->block_table is NULL");
+    SEAM_CHECK_ARG(p->context_lens != NULL, "params->context_lens is NULL");
+    SEAM_CHECK_ARG(p->logits != NULL, "params->logits is NULL");
+    PagedSource src;
+    src.k = (const uint8_t *)p->k_cache;
+    src.scales = p->k_scales;
+    src.num_pages = p->num_pages;
+    src.page_size = p->page_size;
+    src.page_shift = p->page_size == 64 ? 6 : 0;
+    src.stride = p->stride;
+    src.next_n = p->next_n;
+    src.cls = p->context_lens_stride ? p->context_lens_stride : p->next_n;
+    src.table = p->block_table;
+    src.table_stride_device = p->table_stride_device;
+    src.row_to_req = p->row_to_req;
+    src.context_lens = p->context_lens;
+    src.table_stride_host = p->table_stride;
+    src.cu_seqlens_q = p->cu_seqlens_q;
+    src.num_requests_device = p->num_requests_device;
+    src.max_requests = p->max_requests;
+    long long rows = (long long)p->groups * p->next_n;
+    SEAM_CHECK_ARG(rows <= INT_MAX, "params->groups=%d x next_n=%d rows overflow", p->groups, p->next_n);
+    src.rows = (int)rows;
+    if (p->cu_seqlens_q) {
+        /* at most one partial group per request on top of rows / 8 full ones */
+        long long groups = (rows + kRaggedGroup - 1) / kRaggedGroup + p->max_requests;
+        SEAM_CHECK_ARG(groups <= INT_MAX, "params->max_requests=%d is too large", p->max_requests);
+        return launch(src, p->algo, p->heads, (const uint8_t *)p->q, p->weights, p->logits, (int)rows,
+                      kRaggedGroup, (int)groups, p->stride, p->stride, (cudaStream_t)stream);
+    }
+    return launch(src, p->algo, p->heads, (const uint8_t *)p->q, p->weights, p->logits, (int)rows,
+                  p->next_n, p->groups, p->stride, p->stride, (cudaStream_t)stream);
+}
