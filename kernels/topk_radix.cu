@@ -17,6 +17,13 @@
  *     histogram is another pass over global memory, so the result stays exact for every
  *     distribution; after level 2 the threshold is the full key and one last global pass
  *     selects. Nothing is ever dropped.
+ *   - Single-read path (one CTA per row, rows >= 64K: many long rows do not stay in L2
+ *     between two passes): pass 1 first histograms a 16K-element chunk, picks the bin
+ *     where about 2k elements of the row would lie above, and while histogramming the rest
+ *     gathers everything from that bin up as candidates. If the exact threshold bin is at
+ *     or above the estimate and nothing overflowed, only the sampled chunk is read again
+ *     and pass 2 is skipped (HBM traffic ~1.1 reads instead of 2); otherwise the
+ *     candidates are dropped and pass 2 runs as usual, so the result is exact either way.
  *   Histogram updates are warp-aggregated over runs of equal bins (sorted and constant rows
  *   would otherwise serialise 32 lanes on one shared-memory address). Rows are read with
  *   16-byte loads, 64 KB per CTA in flight, so a decode slice arrives in one or two memory
@@ -58,12 +65,13 @@ namespace {
 
 constexpr int kThreads = 512;
 constexpr int kWarps = kThreads / 32;
-constexpr int kVec = 4;                /* float4 loads per lane in flight */
 constexpr int kBins = 4096;            /* level 0 and 1: 12-bit digits */
 constexpr int kMaxCluster = 8;
 constexpr int kDynSmemBudget = 100 * 1024; /* two CTAs per SM on sm_90 */
 constexpr int kMaxBitmapWords = 4096;  /* deterministic bitmaps: up to 128K elements a slice */
 constexpr int kDefaultCandCap = 8192;
+constexpr int kSpecChunk = 16384;      /* single-read path: elements sampled first */
+constexpr int kSpecMinLen = 65536;     /* ... used for rows at least this long (S = 1) */
 
 __constant__ int kShift[3] = {20, 8, 0};
 __constant__ int kBits[3] = {12, 12, 8};
@@ -76,6 +84,8 @@ struct topk_state {
     int tie_ctr;              /* default mode: ties handed out */
     int cand_ctr;             /* candidates gathered */
     unsigned long long det_total; /* deterministic: this slice's (selected << 32 | ties) */
+    int pick_digit, pick_above, pick_count; /* pick_bin's answer */
+    int spec_bin;             /* single-read path: candidates are gathered from this bin up */
 };
 
 typedef cub::BlockScan<int, kThreads> scan_int;
@@ -116,10 +126,11 @@ __device__ __forceinline__ int warp_alloc(int *ctr, bool flag) {
 
 /* Visit every element of the slice [lo, hi) of row x: f(idx, key, ok) is called by all
  * lanes of a warp together (ok false on lanes without an element), so it may use warp
- * collectives. The body is read with 16-byte loads, kVec of them per lane in flight (64 KB
- * per CTA: a decode slice arrives in one or two memory round trips); the unaligned head and
+ * collectives. The body is read with 16-byte loads, kVec of them per lane in flight (8 in
+ * split rows: 64 KB per CTA, so a decode slice arrives in one or two memory round trips; 4
+ * with one CTA per row, where two CTAs per SM already keep HBM busy); the unaligned head and
  * the tail (at most 3 elements each) are one extra step of the last warp. */
-template <class F>
+template <int kVec, class F>
 __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int lo, int hi, F &&f) {
     const int n = hi - lo;
     if (n <= 0) return;
@@ -163,12 +174,11 @@ __device__ __forceinline__ void bitmap_set(uint32_t *words, int local) {
 }
 
 /* Find the bin holding the need-th largest element of a histogram (bins scanned from the
- * top) and record the new prefix, need and match in st. All threads must call it; exactly
- * one thread writes. */
-__device__ void find_threshold(const uint32_t *hist, int nbins, int bits, topk_state *st,
-                               scan_temp &tmp) {
-    const uint32_t prefix = st->prefix;
-    const int need = st->need;
+ * top). All threads must call it; exactly one thread (the one owning that bin) writes
+ * *digit, *above (elements in higher bins) and *count (elements in the bin); with need
+ * larger than the histogram's total nobody writes. Ends with a barrier. */
+__device__ void pick_bin(const uint32_t *hist, int nbins, int need, int *digit, int *above_out,
+                         int *count, scan_temp &tmp) {
     const int per = (nbins + kThreads - 1) / kThreads;
     const int first = nbins - 1 - (int)threadIdx.x * per;
     int sum = 0;
@@ -181,11 +191,26 @@ __device__ void find_threshold(const uint32_t *hist, int nbins, int bits, topk_s
         if (b < 0) break;
         int c = (int)hist[b];
         if (above < need && above + c >= need) {
-            st->prefix = (prefix << bits) | (uint32_t)b;
-            st->need = need - above;
-            st->match = c;
+            *digit = b;
+            *above_out = above;
+            *count = c;
         }
         above += c;
+    }
+    __syncthreads();
+}
+
+/* One threshold level: the bin of the st->need-th largest becomes the next digit of
+ * st->prefix; need and match follow. */
+__device__ void find_threshold(const uint32_t *hist, int nbins, int bits, topk_state *st,
+                               scan_temp &tmp) {
+    const uint32_t prefix = st->prefix;
+    const int need = st->need;
+    pick_bin(hist, nbins, need, &st->pick_digit, &st->pick_above, &st->pick_count, tmp);
+    if (threadIdx.x == 0) {
+        st->prefix = (prefix << bits) | (uint32_t)st->pick_digit;
+        st->need = need - st->pick_above;
+        st->match = st->pick_count;
     }
     __syncthreads();
 }
@@ -240,6 +265,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     __shared__ topk_state st;
     __shared__ scan_temp tmp;
 
+    constexpr int kVec = S > 1 ? 8 : 4;
     const int row = blockIdx.x / S;
     int rank = 0;
     if constexpr (S > 1) rank = (int)cg::this_cluster().block_rank();
@@ -288,6 +314,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     /* Threshold levels over global memory until the threshold bin is small enough. */
     uint32_t prefix = 0;
     int need = k, match = len, level = 0;
+    bool spec = false, spec_done = false; /* single-read path taken / succeeded */
     for (;; level++) {
         const int shift = kShift[level], bits = kBits[level];
         const uint32_t mask = (1u << bits) - 1u;
@@ -297,10 +324,33 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             cluster_sync();
         }
         const int hi_shift = shift + bits; /* 32 at level 0: everything matches */
-        for_each_elem(x, lo, hi, [&](int, uint32_t key, bool ok) {
+        auto hist_fn = [&](int, uint32_t key, bool ok) {
             bool m = ok && (level == 0 || (key >> hi_shift) == prefix);
             warp_hist_add(hist, m ? (key >> shift) & mask : 0xffffffffu);
-        });
+        };
+        if (S == 1 && level == 0 && len >= kSpecMinLen) {
+            /* Single-read path: the first kSpecChunk elements estimate a bin low enough to
+             * hold about 2k elements of the row; the rest of pass 1 gathers everything from
+             * that bin up as candidates while it builds the histogram. */
+            spec = true;
+            for_each_elem<kVec>(x, lo, lo + kSpecChunk, hist_fn);
+            if (threadIdx.x == 0) st.spec_bin = 0;
+            __syncthreads();
+            int sample_need = (int)(((long long)2 * k * kSpecChunk + len - 1) / len);
+            pick_bin(hist, kBins, sample_need, &st.spec_bin, &st.pick_above, &st.pick_count, tmp);
+            const uint32_t spec_bin = (uint32_t)st.spec_bin;
+            for_each_elem<kVec>(x, lo + kSpecChunk, hi, [&](int idx, uint32_t key, bool ok) {
+                hist_fn(idx, key, ok);
+                bool cand = ok && (key >> 20) >= spec_bin;
+                int slot = warp_alloc(&st.cand_ctr, cand);
+                if (cand && slot < cand_cap) {
+                    cand_key[slot] = key;
+                    cand_idx[slot] = idx;
+                }
+            });
+        } else {
+            for_each_elem<kVec>(x, lo, hi, hist_fn);
+        }
         __syncthreads();
         if constexpr (S > 1) {
             if (rank != 0)
@@ -313,13 +363,36 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         prefix = lst->prefix;
         need = lst->need;
         match = lst->match;
+        if (spec) {
+            /* The gathered candidates hold every element of the threshold bin and above if
+             * the estimate was low enough and nothing overflowed; the sampled chunk itself
+             * is read once more. Otherwise forget them: pass 2 below is exact. */
+            if (prefix >= (uint32_t)st.spec_bin && st.cand_ctr <= cand_cap) {
+                for_each_elem<kVec>(x, lo, lo + kSpecChunk, [&](int idx, uint32_t key, bool ok) {
+                    bool cand = ok && (key >> 20) >= prefix;
+                    int slot = warp_alloc(&st.cand_ctr, cand);
+                    if (cand && slot < cand_cap) {
+                        cand_key[slot] = key;
+                        cand_idx[slot] = idx;
+                    }
+                });
+                __syncthreads();
+                spec_done = st.cand_ctr <= cand_cap;
+            }
+            __syncthreads();
+            if (!spec_done && threadIdx.x == 0) st.cand_ctr = 0;
+            __syncthreads();
+            spec = false;
+        }
         if (level == 2 || match <= cand_cap) break;
     }
 
     const int shift = kShift[level];
     if (level < 2) {
-        /* Pass 2: elements above the threshold bin are final, the bin's are candidates. */
-        for_each_elem(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
+        /* Pass 2: elements above the threshold bin are final, the bin's are candidates.
+         * (After a successful single read the candidates hold both already.) */
+        if (!spec_done)
+        for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
             uint32_t top = key >> shift;
             bool above = ok && top > prefix, cand = ok && top == prefix;
             if constexpr (!DET) {
@@ -381,7 +454,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         /* The threshold is the full key: one last pass selects. */
         const uint32_t T = prefix;
         if (!DET || direct) /* deterministic-windowed reads the row once more, below */
-            for_each_elem(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
+            for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
                 bool gt = ok && key > T, tie = ok && key == T;
                 if constexpr (!DET) {
                     int pos = warp_alloc(&lst->gt_ctr, gt);
@@ -422,7 +495,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 const int we = min(hi, w0 + win);
                 for (int i = threadIdx.x; i < bm_words; i += kThreads) gtw[i] = tiew[i] = 0;
                 __syncthreads();
-                for_each_elem(x, w0, we, [&](int idx, uint32_t key, bool ok) {
+                for_each_elem<kVec>(x, w0, we, [&](int idx, uint32_t key, bool ok) {
                     if (ok && key > T) bitmap_set(gtw, idx - w0);
                     if (ok && key == T) bitmap_set(tiew, idx - w0);
                 });

@@ -423,7 +423,8 @@ static int make_rows(int k, gen_kind *kinds, int *lens, int cap) {
             if (lengths[li] <= k + 1 && g % 3 != li % 3) continue; /* short rows: a few kinds */
             if (n < cap) kinds[n] = (gen_kind)g, lens[n] = lengths[li], n++;
         }
-    const gen_kind big[] = {GEN_NORMAL, GEN_ALL_EQUAL, GEN_TIES, GEN_LOW_BITS, GEN_NARROW};
+    const gen_kind big[] = {GEN_NORMAL,   GEN_ALL_EQUAL, GEN_TIES,      GEN_LOW_BITS,
+                            GEN_NARROW,   GEN_ASCENDING, GEN_DESCENDING};
     for (int i = 0; i < (int)(sizeof big / sizeof big[0]); i++)
         if (n < cap) kinds[n] = big[i], lens[n] = 160000, n++;
     return n;
@@ -506,18 +507,21 @@ static void test_topk_split_rows_match_reference(void **state) {
 }
 
 /* Deterministic output is a function of the row alone: the same row computed alone (own
- * stride, other start) and inside a 64-row batch (different cluster split) is bitwise equal. */
+ * stride, other start, split over 8 CTAs) and inside a 64-row batch (2 CTAs a row) or a
+ * 160-row batch (one CTA a row) is bitwise equal. */
 static void test_topk_deterministic_row_alone_equals_row_in_batch(void **state) {
     (void)state;
     SEAM_REQUIRE_GPU();
     seam_test_rng rng = seam_test_rng_make(__func__);
-    const int k = 2048, rows = 64, len = 100003;
+    const int k = 2048, len = 100003;
     const gen_kind probe_kinds[] = {GEN_NORMAL, GEN_TIES, GEN_LOW_BITS};
     for (int pi = 0; pi < 3; pi++) {
         for (int tl = 0; tl < 2; tl++) {
+            /* 64 rows: rows split in pairs; 160 rows: one CTA per row (single-read path). */
+            const int rows = pi == 0 && tl == 0 ? 160 : 64;
             const mode *m = &modes[tl ? 2 : 1];
-            gen_kind kinds[64];
-            int lens[64];
+            gen_kind kinds[160];
+            int lens[160];
             for (int r = 0; r < rows; r++) kinds[r] = (gen_kind)(r % GEN_COUNT), lens[r] = len - r * 13;
             kinds[37] = probe_kinds[pi];
             lens[37] = len;
