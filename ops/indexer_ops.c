@@ -2,11 +2,12 @@
  * k_cache_and_topk (store + logits + top-k for one layer).
  *
  * Every batch value comes from the context: the device view for captured kernels
- * (out_cache_loc, cu_seqlens_q, row_to_req, topk_lengths, topk_row_starts, nextn_ctx_lens, page_table and
- * its stride in counts[SEAM_COUNT_PAGE_TABLE_STRIDE], the real token count in
- * counts[SEAM_COUNT_TOKENS]); the host view only in k_cache_and_topk's eager run, which sizes
- * its launches by the real token count. Launch shapes otherwise come from the call's
- * num_tokens (the bucket) and the tensors' shapes. */
+ * (out_cache_loc, cu_seqlens_q and counts[SEAM_COUNT_BATCH_SIZE], row_to_req, topk_lengths,
+ * topk_row_starts, nextn_ctx_lens, page_table and its stride in
+ * counts[SEAM_COUNT_PAGE_TABLE_STRIDE], the real token count in counts[SEAM_COUNT_TOKENS]);
+ * the host view only in k_cache_and_topk's eager run, which sizes its launches by the real
+ * token count. Launch shapes otherwise come from the call's num_tokens (the bucket) and the
+ * tensors' shapes. */
 #include "ops/builtin_ops.h"
 
 #include "ops/op_args.h"

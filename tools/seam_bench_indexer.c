@@ -10,8 +10,9 @@
  *   reference on the smallest.
  * - decode (paged, page 64 and 1): B requests x L keys. Floor: the cache bytes read,
  *   B * L * (128 + 4), at the read bandwidth a read-only kernel measures in this run.
+ * - prefill over the paged cache: the request-grouped rows k_cache_and_topk uses.
  * - NextN target-verify: native [B, next_n] groups vs the expanded layout ([B * next_n]
- *   groups, block table repeated per query), next_n 2 and 4.
+ *   groups, block table repeated per query) vs request-grouped rows, next_n 2 and 4.
  *
  * Timing: paged caches rotate through enough page tables over distinct pages that every call
  * reads at least 256 MB apart from the previous ones (5x an H100's L2); a spin kernel holds
@@ -198,7 +199,7 @@ static void bench_prefill(int quick) {
     printf("\n");
 }
 
-/* ---- paged: decode and NextN ------------------------------------------------------------ */
+/* ---- paged: decode, NextN, prefill over the cache --------------------------------------- */
 
 /* R page tables over distinct pages of one pool, so consecutive calls read different memory. */
 typedef struct paged_pool {
@@ -269,16 +270,21 @@ static void paged_call(void *a, int rep) {
 /* Times the paged logits for B requests x L keys with next_n queries each; expanded = 1 runs
  * B * next_n groups of one query over the repeated table. Returns the median ms. */
 static double time_paged(paged_pool *pp, int next_n, int expanded, void *q, float *w, int32_t *lens,
-                         float *logits, seam_indexer_algo algo) {
+                         float *logits, seam_indexer_algo algo, const int32_t *cu, const int32_t *num_req) {
     paged_arg arg;
     seam_indexer_logits_paged_params p = SEAM_INDEXER_LOGITS_PAGED_PARAMS_INITIALIZER;
-    p.groups = expanded ? pp->B * next_n : pp->B;
-    p.next_n = expanded ? 1 : next_n;
+    p.groups = expanded || cu ? pp->B * next_n : pp->B;
+    p.next_n = expanded || cu ? 1 : next_n;
+    if (cu) { /* request-grouped: B requests of next_n rows, the plain table */
+        p.cu_seqlens_q = cu;
+        p.num_requests_device = num_req;
+        p.max_requests = pp->B;
+    }
     p.heads = HEADS, p.stride = pp->L;
     p.q = q, p.weights = w, p.k_cache = pp->cache, p.k_scales = pp->scales;
     p.num_pages = pp->num_pages, p.page_size = pp->page_size;
     p.table_stride = pp->pages_per_req;
-    p.context_lens = lens, p.context_lens_stride = expanded ? 1 : next_n;
+    p.context_lens = lens, p.context_lens_stride = expanded || cu ? 1 : next_n;
     p.logits = logits, p.algo = algo;
     arg.p = p;
     arg.pool = pp;
@@ -323,7 +329,7 @@ static void bench_decode(int quick) {
                 for (int a = 0; a < 2; a++) {
                     seam_indexer_algo algo = a ? SEAM_INDEXER_ALGO_SIMT : SEAM_INDEXER_ALGO_MMA;
                     if (a && !(B == 8 && L == 32768 && ps == 64)) continue; /* SIMT: one shape */
-                    double ms = time_paged(&pp, 1, 0, q, w, lens, logits, algo);
+                    double ms = time_paged(&pp, 1, 0, q, w, lens, logits, algo, NULL, NULL);
                     const char *name = a ? "simt" : "mma";
                     printf("%-6s %4d %4d %7d %10.4f %10.4f %8.2f %9.0f\n", name, ps, B, L, ms, floor_ms,
                            ms / floor_ms, bytes / (ms * 1e-3) / 1e9);
@@ -339,10 +345,55 @@ static void bench_decode(int quick) {
     printf("\n");
 }
 
+/* Prefill over the paged cache (request-grouped rows, as k_cache_and_topk runs an extend
+ * batch): one request, T new tokens at the end of C keys, page 64; vs the compute floor. */
+static void bench_prefill_paged(int quick) {
+    static const int shapes[][2] = {{4096, 4096}, {8192, 8192}, {8192, 32768}};
+    printf("prefill logits over the paged cache (request-grouped, page 64)\n");
+    printf("%6s %6s %10s %10s %9s %8s\n", "T", "C", "ms", "floor ms", "TFLOP/s", "x floor");
+    for (int i = 0; i < (quick ? 1 : 3); i++) {
+        int T = shapes[i][0], C = shapes[i][1];
+        paged_pool pp = make_pool(1, C, 64, 1);
+        void *q = dalloc((size_t)T * HEADS * DIM);
+        float *w = dalloc((size_t)T * HEADS * 4), *logits = dalloc((size_t)T * C * 4);
+        int32_t *lens = dalloc((size_t)T * 4), *cu = dalloc(8), *nreq = dalloc(4);
+        int32_t *hl = malloc((size_t)T * 4), hcu[2] = {0, T}, one = 1;
+        double keys = 0;
+        for (int t = 0; t < T; t++) keys += hl[t] = C - T + t + 1;
+        CK(cudaMemcpy(lens, hl, (size_t)T * 4, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(cu, hcu, 8, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(nreq, &one, 4, cudaMemcpyHostToDevice));
+        fill_bytes(q, (size_t)T * HEADS * DIM, 8);
+        CK(bench_fill(w, (size_t)T * HEADS, 0, 9, stream));
+        CK(cudaDeviceSynchronize());
+        paged_arg arg;
+        seam_indexer_logits_paged_params p = SEAM_INDEXER_LOGITS_PAGED_PARAMS_INITIALIZER;
+        p.groups = T, p.next_n = 1, p.heads = HEADS, p.stride = C;
+        p.q = q, p.weights = w, p.k_cache = pp.cache, p.k_scales = pp.scales;
+        p.num_pages = pp.num_pages, p.page_size = 64, p.table_stride = pp.pages_per_req;
+        p.context_lens = lens, p.context_lens_stride = 1;
+        p.cu_seqlens_q = cu, p.num_requests_device = nreq, p.max_requests = 1;
+        p.logits = logits, p.algo = SEAM_INDEXER_ALGO_MMA;
+        arg.p = p, arg.pool = &pp, arg.rows_per_table = 1, arg.table = pp.table;
+        double ms = time_median(paged_call, &arg, 10);
+        double flop = 2.0 * HEADS * DIM * keys, floor_ms = flop / (FP8_PEAK_TFLOPS * 1e12) * 1e3;
+        printf("%6d %6d %10.3f %10.3f %9.1f %8.2f\n", T, C, ms, floor_ms, flop / (ms * 1e-3) / 1e12, ms / floor_ms);
+        json_record("\"section\": \"prefill_paged\", \"tokens\": %d, \"context\": %d, \"ms\": %.4f, "
+                    "\"floor_ms\": %.4f, \"x_floor\": %.3f", T, C, ms, floor_ms, ms / floor_ms);
+        free(hl);
+        CK(cudaFree(q)); CK(cudaFree(w)); CK(cudaFree(logits)); CK(cudaFree(lens)); CK(cudaFree(cu));
+        CK(cudaFree(nreq));
+        free_pool(&pp);
+    }
+    printf("\n");
+}
+
 static void bench_nextn(int quick) {
     static const int batches[] = {1, 8, 32, 64}, ctxs[] = {8192, 32768};
     printf("NextN target-verify logits (page 64): native [B, next_n] vs expanded [B*next_n] (table repeated)\n");
-    printf("%6s %4s %6s %12s %12s %8s %10s\n", "next_n", "B", "L", "native ms", "expanded ms", "speedup", "nat x floor");
+    printf("(grouped: the flat [B*next_n] layout with cu_seqlens_q, as k_cache_and_topk runs it)\n");
+    printf("%6s %4s %6s %12s %12s %12s %8s %10s\n", "next_n", "B", "L", "native ms", "expanded ms", "grouped ms",
+           "speedup", "nat x floor");
     for (int next_n = 2; next_n <= 4; next_n += 2) {
         for (int bi = 0; bi < 4; bi++) {
             for (int ci = 0; ci < 2; ci++) {
@@ -354,13 +405,23 @@ static void bench_nextn(int quick) {
                 int32_t *lens;
                 paged_buffers(B, L, next_n, &q, &w, &lens, &logits);
                 CK(cudaDeviceSynchronize());
-                double nat = time_paged(&pp, next_n, 0, q, w, lens, logits, SEAM_INDEXER_ALGO_MMA);
-                double exp = time_paged(&pp, next_n, 1, q, w, lens, logits, SEAM_INDEXER_ALGO_MMA);
+                int32_t *hcu = malloc((size_t)(B + 1) * 4), *cu = dalloc((size_t)(B + 1) * 4), *nreq = dalloc(4);
+                for (int b = 0; b <= B; b++) hcu[b] = b * next_n;
+                CK(cudaMemcpy(cu, hcu, (size_t)(B + 1) * 4, cudaMemcpyHostToDevice));
+                CK(cudaMemcpy(nreq, &B, 4, cudaMemcpyHostToDevice));
+                double nat = time_paged(&pp, next_n, 0, q, w, lens, logits, SEAM_INDEXER_ALGO_MMA, NULL, NULL);
+                double exp = time_paged(&pp, next_n, 1, q, w, lens, logits, SEAM_INDEXER_ALGO_MMA, NULL, NULL);
+                double grp = time_paged(&pp, next_n, 0, q, w, lens, logits, SEAM_INDEXER_ALGO_MMA, cu, nreq);
                 double floor_ms = (double)B * L * (DIM + 4) / read_bw * 1e3;
-                printf("%6d %4d %6d %12.4f %12.4f %8.2f %10.2f\n", next_n, B, L, nat, exp, exp / nat, nat / floor_ms);
+                printf("%6d %4d %6d %12.4f %12.4f %12.4f %8.2f %10.2f\n", next_n, B, L, nat, exp, grp, exp / nat,
+                       nat / floor_ms);
                 json_record("\"section\": \"nextn\", \"next_n\": %d, \"batch\": %d, \"context\": %d, "
-                            "\"native_ms\": %.5f, \"expanded_ms\": %.5f, \"speedup\": %.3f, \"floor_ms\": %.5f",
-                            next_n, B, L, nat, exp, exp / nat, floor_ms);
+                            "\"native_ms\": %.5f, \"expanded_ms\": %.5f, \"grouped_ms\": %.5f, "
+                            "\"speedup\": %.3f, \"floor_ms\": %.5f",
+                            next_n, B, L, nat, exp, grp, exp / nat, floor_ms);
+                free(hcu);
+                CK(cudaFree(cu));
+                CK(cudaFree(nreq));
                 CK(cudaFree(q)); CK(cudaFree(w)); CK(cudaFree(lens)); CK(cudaFree(logits));
                 free_pool(&pp);
             }
@@ -400,6 +461,7 @@ int main(int argc, char **argv) {
     }
     measure_read_bw();
     bench_prefill(quick);
+    bench_prefill_paged(quick);
     bench_decode(quick);
     bench_nextn(quick);
     if (json) {
