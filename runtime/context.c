@@ -220,7 +220,10 @@ static seam_status create_device_state(seam_context *ctx) {
     if (p->stream) {
         ctx->stream = (cudaStream_t)p->stream;
     } else {
-        SEAM_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking));
+        /* A blocking stream: work an engine issues on the legacy default stream (a plain
+         * cudaMemcpy filling an input, which may return before its DMA lands) is ordered
+         * before seam's next launch. Engines wanting full control pass their own stream. */
+        SEAM_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamDefault));
         ctx->owns_stream = 1;
     }
     size_t bytes = ctx->layout.total * sizeof(int32_t);

@@ -58,9 +58,22 @@ static inline int seam_test_have_gpu(void) {
                      (needle));                                                               \
     } while (0)
 
+/* TEST_FILTER=<glob> runs only the matching tests (the GPU scripts use it to spread one
+ * program's tests over parallel sanitizer runs). */
 #define SEAM_RUN_TESTS(tests)                                                                 \
-    seam_test_exit(cmocka_run_group_tests(tests, NULL, NULL),                                 \
-                   (int)(sizeof(tests) / sizeof((tests)[0])))
+    (seam_test_apply_filter(),                                                                \
+     seam_test_exit(cmocka_run_group_tests(tests, NULL, NULL),                                \
+                    seam_test_filtered ? -1 : (int)(sizeof(tests) / sizeof((tests)[0]))))
+
+static int seam_test_filtered;
+
+static inline void seam_test_apply_filter(void) {
+    const char *filter = getenv("TEST_FILTER");
+    if (filter && filter[0]) {
+        cmocka_set_test_filter(filter);
+        seam_test_filtered = 1;
+    }
+}
 
 static inline int seam_test_exit(int failed, int total) {
     if (failed) return failed;

@@ -39,7 +39,8 @@ typedef struct seam_context_params {
     int page_size;        /* cache page size: 1 (page table maps token -> slot) or 64 */
     int max_next_n;       /* speculative tokens per request in target-verify, 1..4 */
     size_t workspace_bytes; /* device scratch for ops (top-k cross-block state, ...) */
-    seam_stream stream;   /* borrowed stream to run on; NULL: the context creates its own */
+    seam_stream stream;   /* borrowed stream to run on; NULL: the context creates its own,
+                             a blocking stream (ordered with the legacy default stream) */
     const seam_config *config; /* copied; NULL: seam_config_from_env() */
 } seam_context_params;
 
