@@ -368,7 +368,9 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             /* The gathered candidates hold every element of the threshold bin and above if
              * the estimate was low enough and nothing overflowed; the sampled chunk itself
              * is read once more. Otherwise forget them: pass 2 below is exact. */
-            if (prefix >= (uint32_t)st.spec_bin && st.cand_ctr <= cand_cap) {
+            const bool spec_fits = prefix >= (uint32_t)st.spec_bin && st.cand_ctr <= cand_cap;
+            __syncthreads(); /* everyone has read cand_ctr before it moves again */
+            if (spec_fits) {
                 for_each_elem<kVec>(x, lo, lo + kSpecChunk, [&](int idx, uint32_t key, bool ok) {
                     bool cand = ok && (key >> 20) >= prefix;
                     int slot = warp_alloc(&st.cand_ctr, cand);
