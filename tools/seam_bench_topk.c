@@ -81,7 +81,8 @@ static float time_calls(seam_topk_params *p, float *pool, size_t slot_elems, int
     float t[MAX_REPS];
     for (int w = 0; w < 3; w++) SK(seam_topk(p, (seam_stream)stream));
     CK(cudaStreamSynchronize(stream));
-    CK(bench_spin(2000000, stream)); /* 2 ms: the host queues every call meanwhile */
+    /* GPU busy (>= 2 ms, 40 us a call) while the host queues every call. */
+    CK(bench_spin(reps * 40000LL > 2000000 ? reps * 40000LL : 2000000, stream));
     for (int r = 0; r < reps; r++) {
         p->scores = pool + (size_t)(r % slots) * slot_elems;
         CK(cudaEventRecord(ev[2 * r], stream));
