@@ -135,6 +135,13 @@ static void check_exact(const int *got, const int *ref, int rows, int k, const i
                          lens ? lens[r] : -1, j, ref[(size_t)r * k + j], got[(size_t)r * k + j]);
 }
 
+/* Under compute-sanitizer (it injects itself through CUDA_INJECTION64_PATH) the suite keeps
+ * every kind of row but fewer of the long ones: racecheck tracks every shared-memory access. */
+static int under_sanitizer(void) {
+    const char *inj = getenv("CUDA_INJECTION64_PATH");
+    return inj && strstr(inj, "sanitizer") != NULL;
+}
+
 /* ---- inputs ---------------------------------------------------------------------------- */
 
 typedef enum {
@@ -425,7 +432,8 @@ static int make_rows(int k, gen_kind *kinds, int *lens, int cap) {
         }
     const gen_kind big[] = {GEN_NORMAL,   GEN_ALL_EQUAL, GEN_TIES,      GEN_LOW_BITS,
                             GEN_NARROW,   GEN_ASCENDING, GEN_DESCENDING};
-    for (int i = 0; i < (int)(sizeof big / sizeof big[0]); i++)
+    const int nbig = under_sanitizer() ? 2 : (int)(sizeof big / sizeof big[0]);
+    for (int i = 0; i < nbig; i++)
         if (n < cap) kinds[n] = big[i], lens[n] = 160000, n++;
     return n;
 }
@@ -517,7 +525,8 @@ static void test_topk_rows_longer_than_bitmaps_match_reference(void **state) {
     int lens[140];
     for (int r = 0; r < rows; r++) kinds[r] = (gen_kind)(r % GEN_COUNT), lens[r] = seam_test_int(&rng, 0, 3000);
     const gen_kind big[] = {GEN_NORMAL, GEN_TIES, GEN_ALL_EQUAL, GEN_LOW_BITS};
-    for (int i = 0; i < 4; i++) kinds[10 + 31 * i] = big[i], lens[10 + 31 * i] = stride - i * 1001;
+    for (int i = 0; i < (under_sanitizer() ? 2 : 4); i++)
+        kinds[10 + 31 * i] = big[i], lens[10 + 31 * i] = stride - i * 1001;
     batch b;
     batch_alloc(&b, rows, stride);
     batch_fill(&b, &rng, kinds, lens);
