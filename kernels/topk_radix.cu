@@ -24,6 +24,8 @@
  *     or above the estimate and nothing overflowed, only the sampled chunk is read again
  *     and pass 2 is skipped (HBM traffic ~1.1 reads instead of 2); otherwise the
  *     candidates are dropped and pass 2 runs as usual, so the result is exact either way.
+ *   - A row no longer than the candidate buffer (one CTA per row) is read once, straight
+ *     into it, and all three levels run in shared memory.
  *   Histogram updates are warp-aggregated over runs of equal bins (sorted and constant rows
  *   would otherwise serialise 32 lanes on one shared-memory address). Rows are read with
  *   16-byte loads, 64 KB per CTA in flight, so a decode slice arrives in one or two memory
@@ -315,7 +317,20 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     uint32_t prefix = 0;
     int need = k, match = len, level = 0;
     bool spec = false, spec_done = false; /* single-read path taken / succeeded */
-    for (;; level++) {
+    /* A row that fits the candidate buffer whole is read once, straight into it, and every
+     * level runs in shared memory. */
+    const bool in_smem = S == 1 && len <= cand_cap;
+    if (in_smem) {
+        for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
+            if (ok) {
+                cand_key[idx] = key;
+                cand_idx[idx] = idx;
+            }
+        });
+        if (threadIdx.x == 0) st.cand_ctr = len;
+        __syncthreads();
+    }
+    for (; !in_smem; level++) {
         const int shift = kShift[level], bits = kBits[level];
         const uint32_t mask = (1u << bits) - 1u;
         const int nbins = 1 << bits;
@@ -391,10 +406,11 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     }
 
     const int shift = kShift[level];
-    if (level < 2) {
+    if (in_smem || level < 2) {
         /* Pass 2: elements above the threshold bin are final, the bin's are candidates.
-         * (After a successful single read the candidates hold both already.) */
-        if (!spec_done)
+         * (After a successful single read, or with the whole row in shared memory, the
+         * candidates hold both already.) */
+        if (!spec_done && !in_smem)
         for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
             uint32_t top = key >> shift;
             bool above = ok && top > prefix, cand = ok && top == prefix;
@@ -412,9 +428,10 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         });
         cluster_sync();
         if (rank == 0) {
-            /* Remaining levels over the candidates (all match prefix at `level`). */
+            /* Remaining levels over the candidates (those still in the race match the
+             * prefix; in_smem: all levels, everything matches the empty prefix). */
             const int n = st.cand_ctr;
-            for (int lv = level + 1; lv <= 2; lv++) {
+            for (int lv = in_smem ? 0 : level + 1; lv <= 2; lv++) {
                 const int sh = kShift[lv], bits = kBits[lv], hs = sh + bits;
                 const uint32_t mask = (1u << bits) - 1u, p = st.prefix;
                 for (int i = threadIdx.x; i < (1 << bits); i += kThreads) hist[i] = 0;
@@ -422,7 +439,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 for (int base = (threadIdx.x >> 5) * 32; base < n; base += kThreads) {
                     int i = base + lane_id();
                     uint32_t key = i < n ? cand_key[i] : 0u;
-                    bool m = i < n && (key >> hs) == p;
+                    bool m = i < n && (lv == 0 || (key >> hs) == p);
                     warp_hist_add(hist, m ? (key >> sh) & mask : 0xffffffffu);
                 }
                 __syncthreads();
