@@ -19,11 +19,13 @@
  *     selects. Nothing is ever dropped.
  *   - Single-read path (one CTA per row, rows >= 64K: many long rows do not stay in L2
  *     between two passes): pass 1 first histograms a 16K-element chunk, picks the bin
- *     where about 2k elements of the row would lie above, and while histogramming the rest
+ *     where about 1.5k elements of the row would lie above, and while histogramming the rest
  *     gathers everything from that bin up as candidates. If the exact threshold bin is at
  *     or above the estimate and nothing overflowed, only the sampled chunk is read again
  *     and pass 2 is skipped (HBM traffic ~1.1 reads instead of 2); otherwise the
  *     candidates are dropped and pass 2 runs as usual, so the result is exact either way.
+ *   - A row no longer than the candidate buffer (one CTA per row) is read once, straight
+ *     into it, and all three levels run in shared memory.
  *   Histogram updates are warp-aggregated over runs of equal bins (sorted and constant rows
  *   would otherwise serialise 32 lanes on one shared-memory address). Rows are read with
  *   16-byte loads, 64 KB per CTA in flight, so a decode slice arrives in one or two memory
@@ -67,8 +69,8 @@ constexpr int kThreads = 512;
 constexpr int kWarps = kThreads / 32;
 constexpr int kBins = 4096;            /* level 0 and 1: 12-bit digits */
 constexpr int kMaxCluster = 8;
-constexpr int kDynSmemBudget = 100 * 1024; /* two CTAs per SM on sm_90 */
-constexpr int kMaxBitmapWords = 4096;  /* deterministic bitmaps: up to 128K elements a slice */
+constexpr int kDynSmemBudget = 106 * 1024; /* two CTAs per SM on sm_90 (227 KB usable) */
+constexpr int kMaxBitmapWords = 5120;  /* deterministic bitmaps: up to 160K elements a slice */
 constexpr int kDefaultCandCap = 8192;
 constexpr int kSpecChunk = 16384;      /* single-read path: elements sampled first */
 constexpr int kSpecMinLen = 65536;     /* ... used for rows at least this long (S = 1) */
@@ -315,7 +317,20 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     uint32_t prefix = 0;
     int need = k, match = len, level = 0;
     bool spec = false, spec_done = false; /* single-read path taken / succeeded */
-    for (;; level++) {
+    /* A row that fits the candidate buffer whole is read once, straight into it, and every
+     * level runs in shared memory. */
+    const bool in_smem = S == 1 && len <= cand_cap;
+    if (in_smem) {
+        for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
+            if (ok) {
+                cand_key[idx] = key;
+                cand_idx[idx] = idx;
+            }
+        });
+        if (threadIdx.x == 0) st.cand_ctr = len;
+        __syncthreads();
+    }
+    for (; !in_smem; level++) {
         const int shift = kShift[level], bits = kBits[level];
         const uint32_t mask = (1u << bits) - 1u;
         const int nbins = 1 << bits;
@@ -330,13 +345,14 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         };
         if (S == 1 && level == 0 && len >= kSpecMinLen) {
             /* Single-read path: the first kSpecChunk elements estimate a bin low enough to
-             * hold about 2k elements of the row; the rest of pass 1 gathers everything from
+             * hold about 1.5k elements of the row (the sample's count has a relative error
+             * of a few percent at these sizes); the rest of pass 1 gathers everything from
              * that bin up as candidates while it builds the histogram. */
             spec = true;
             for_each_elem<kVec>(x, lo, lo + kSpecChunk, hist_fn);
             if (threadIdx.x == 0) st.spec_bin = 0;
             __syncthreads();
-            int sample_need = (int)(((long long)2 * k * kSpecChunk + len - 1) / len);
+            int sample_need = (int)(((long long)3 * k * kSpecChunk + 2LL * len - 1) / (2LL * len));
             pick_bin(hist, kBins, sample_need, &st.spec_bin, &st.pick_above, &st.pick_count, tmp);
             const uint32_t spec_bin = (uint32_t)st.spec_bin;
             for_each_elem<kVec>(x, lo + kSpecChunk, hi, [&](int idx, uint32_t key, bool ok) {
@@ -367,7 +383,9 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             /* The gathered candidates hold every element of the threshold bin and above if
              * the estimate was low enough and nothing overflowed; the sampled chunk itself
              * is read once more. Otherwise forget them: pass 2 below is exact. */
-            if (prefix >= (uint32_t)st.spec_bin && st.cand_ctr <= cand_cap) {
+            const bool spec_fits = prefix >= (uint32_t)st.spec_bin && st.cand_ctr <= cand_cap;
+            __syncthreads(); /* everyone has read cand_ctr before it moves again */
+            if (spec_fits) {
                 for_each_elem<kVec>(x, lo, lo + kSpecChunk, [&](int idx, uint32_t key, bool ok) {
                     bool cand = ok && (key >> 20) >= prefix;
                     int slot = warp_alloc(&st.cand_ctr, cand);
@@ -388,10 +406,11 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     }
 
     const int shift = kShift[level];
-    if (level < 2) {
+    if (in_smem || level < 2) {
         /* Pass 2: elements above the threshold bin are final, the bin's are candidates.
-         * (After a successful single read the candidates hold both already.) */
-        if (!spec_done)
+         * (After a successful single read, or with the whole row in shared memory, the
+         * candidates hold both already.) */
+        if (!spec_done && !in_smem)
         for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
             uint32_t top = key >> shift;
             bool above = ok && top > prefix, cand = ok && top == prefix;
@@ -409,9 +428,10 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         });
         cluster_sync();
         if (rank == 0) {
-            /* Remaining levels over the candidates (all match prefix at `level`). */
+            /* Remaining levels over the candidates (those still in the race match the
+             * prefix; in_smem: all levels, everything matches the empty prefix). */
             const int n = st.cand_ctr;
-            for (int lv = level + 1; lv <= 2; lv++) {
+            for (int lv = in_smem ? 0 : level + 1; lv <= 2; lv++) {
                 const int sh = kShift[lv], bits = kBits[lv], hs = sh + bits;
                 const uint32_t mask = (1u << bits) - 1u, p = st.prefix;
                 for (int i = threadIdx.x; i < (1 << bits); i += kThreads) hist[i] = 0;
@@ -419,7 +439,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 for (int base = (threadIdx.x >> 5) * 32; base < n; base += kThreads) {
                     int i = base + lane_id();
                     uint32_t key = i < n ? cand_key[i] : 0u;
-                    bool m = i < n && (key >> hs) == p;
+                    bool m = i < n && (lv == 0 || (key >> hs) == p);
                     warp_hist_add(hist, m ? (key >> sh) & mask : 0xffffffffu);
                 }
                 __syncthreads();

@@ -112,7 +112,9 @@ def median_us(fn, slots, reps):
     torch.cuda.synchronize()
     starts = [torch.cuda.Event(enable_timing=True) for _ in range(reps)]
     ends = [torch.cuda.Event(enable_timing=True) for _ in range(reps)]
-    torch.cuda._sleep(4_000_000)  # ~2 ms of GPU time while the host queues the calls
+    # GPU busy (~75 us a call at 2 GHz) while the host queues every call, so no host gap
+    # between calls lands inside an event pair.
+    torch.cuda._sleep(max(4_000_000, reps * 150_000))
     for r in range(reps):
         starts[r].record()
         fn(r % slots)

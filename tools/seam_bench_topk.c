@@ -81,7 +81,8 @@ static float time_calls(seam_topk_params *p, float *pool, size_t slot_elems, int
     float t[MAX_REPS];
     for (int w = 0; w < 3; w++) SK(seam_topk(p, (seam_stream)stream));
     CK(cudaStreamSynchronize(stream));
-    CK(bench_spin(2000000, stream)); /* 2 ms: the host queues every call meanwhile */
+    /* GPU busy (>= 2 ms, 40 us a call) while the host queues every call. */
+    CK(bench_spin(reps * 40000LL > 2000000 ? reps * 40000LL : 2000000, stream));
     for (int r = 0; r < reps; r++) {
         p->scores = pool + (size_t)(r % slots) * slot_elems;
         CK(cudaEventRecord(ev[2 * r], stream));
@@ -144,7 +145,7 @@ int main(int argc, char **argv) {
     }
     fprintf(js, "{\n  \"device\": \"%s\",\n  \"sms\": %d,\n  \"read_bw_gbs\": %.1f,\n  \"k\": %d,\n  \"results\": [\n",
             info.name, info.multiprocessors, bw / 1e9, K);
-    int first = 1;
+    int first = 1, mismatches = 0;
 
     const int decode_rows[] = {1, 4, 16, 64, 256};
     const int decode_l[] = {4096, 16384, 65536, 131072, 163840};
@@ -197,8 +198,10 @@ int main(int argc, char **argv) {
         /* Fewer repetitions for the big shapes: the sweep stays near two minutes. */
         int reps = shape_bytes >= ((size_t)1 << 30) ? 11 : shape_bytes >= ((size_t)256 << 20) ? 25 : 100;
         if (quick) reps = reps > 25 ? 25 : reps;
+        int last_data = 0;
         for (int d = 0; d < 3; d++) {
             if (d == 2 && sh.ragged && quick) continue;
+            last_data = d;
             CK(bench_fill(pool, shape_elems * (size_t)slots, d == 0 ? 0 : d == 1 ? 1 : 2,
                           (uint32_t)(si * 3 + d + 1), stream));
             for (int mi = 0; mi < 3; mi++) {
@@ -235,6 +238,45 @@ int main(int argc, char **argv) {
                 first = 0;
             }
         }
+        /* Second opinion on the timed data: radix and sort, both deterministic, must agree
+         * bit for bit (the last data kind filled is still in the pool). */
+        if (shape_elems <= ((size_t)16 << 20)) {
+            int32_t *d_ref;
+            size_t ws = 0;
+            void *d_ws = NULL;
+            CK(cudaMalloc((void **)&d_ref, sizeof(int32_t) * (size_t)sh.rows * K));
+            SK(seam_topk_workspace_size(sh.rows, sh.L, K, SEAM_TOPK_SORT, &ws));
+            CK(cudaMalloc(&d_ws, ws));
+            seam_topk_params p = SEAM_TOPK_PARAMS_INITIALIZER;
+            p.rows = sh.rows;
+            p.stride = sh.L;
+            p.k = K;
+            p.scores = pool;
+            p.lengths = d_len;
+            p.row_starts = sh.ragged ? d_start : NULL;
+            p.out = d_out;
+            p.deterministic = 1;
+            SK(seam_topk(&p, (seam_stream)stream));
+            p.out = d_ref;
+            p.backend = SEAM_TOPK_SORT;
+            p.workspace = d_ws;
+            p.workspace_bytes = ws;
+            SK(seam_topk(&p, (seam_stream)stream));
+            CK(cudaStreamSynchronize(stream));
+            size_t n = (size_t)sh.rows * K;
+            int32_t *a = malloc(n * 4), *b = malloc(n * 4);
+            CK(cudaMemcpy(a, d_out, n * 4, cudaMemcpyDeviceToHost));
+            CK(cudaMemcpy(b, d_ref, n * 4, cudaMemcpyDeviceToHost));
+            size_t bad = 0;
+            for (size_t i = 0; i < n; i++) bad += a[i] != b[i];
+            printf("  check %dx%d (%s): radix-det vs sort-det: %s (%zu of %zu differ)\n", sh.rows,
+                   sh.L, data_names[last_data], bad ? "MISMATCH" : "identical", bad, n);
+            mismatches += bad != 0;
+            free(a);
+            free(b);
+            CK(cudaFree(d_ref));
+            CK(cudaFree(d_ws));
+        }
         free(h_len);
         free(h_start);
         CK(cudaFree(pool));
@@ -244,8 +286,8 @@ int main(int argc, char **argv) {
     }
     fprintf(js, "\n  ]\n}\n");
     fclose(js);
-    printf("wrote %s\n", json_path);
+    printf("wrote %s; radix vs sort checks: %d mismatching shapes\n", json_path, mismatches);
     for (int i = 0; i < 2 * MAX_REPS; i++) cudaEventDestroy(ev[i]);
     cudaStreamDestroy(stream);
-    return 0;
+    return mismatches ? 1 : 0;
 }

@@ -5,7 +5,9 @@
  * - scores: fp32 [rows, stride] row-major, device memory. Row i's valid columns are
  *   [row_starts[i], row_starts[i] + lengths[i]) (row_starts NULL: 0); returned indices are
  *   relative to the row start. lengths and row_starts are device memory, read by the kernel,
- *   so a captured graph sees new values on every replay.
+ *   so a captured graph sees new values on every replay. Values read on the device are
+ *   clamped, never trusted: start into [0, stride], length into [0, stride - start] (a
+ *   negative length is 0), so a bad entry cannot make the kernel read outside its row.
  * - Output int32 [rows, k]. A row with length <= k returns 0..length-1 then -1; length 0
  *   returns all -1.
  * - Order of values: one total order, from low to high:
@@ -21,6 +23,12 @@
  *     SEAM_TOPK_TRANSFORM_PAGED:  out[i][j] = page_table[row_to_req[i] * stride + idx]
  *                                 (page size 1: token -> cache slot)
  *     SEAM_TOPK_TRANSFORM_RAGGED: out[i][j] = idx + offsets[i]
+ *   (PAGED: each request's page-table row must hold at least the lengths of its rows.)
+ *
+ * Backends: SEAM_TOPK_RADIX (radix select, no workspace: cross-block state lives in
+ * thread-block-cluster shared memory) and SEAM_TOPK_SORT (CUB segmented sort, needs
+ * rows * stride <= INT_MAX and a workspace of about 16 bytes per score). Both support every
+ * mode and transform.
  *
  * Graph safety: the launch configuration depends only on rows, stride, k and the mode,
  * never on lengths or values; no allocation (cross-block state lives in the caller's
