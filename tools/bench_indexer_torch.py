@@ -44,7 +44,8 @@ class PagedParams(ctypes.Structure):
                 ("table_stride", ctypes.c_int), ("table_stride_device", ctypes.c_void_p),
                 ("row_to_req", ctypes.c_void_p), ("context_lens", ctypes.c_void_p),
                 ("context_lens_stride", ctypes.c_int), ("logits", ctypes.c_void_p),
-                ("algo", ctypes.c_int)]
+                ("algo", ctypes.c_int), ("cu_seqlens_q", ctypes.c_void_p),
+                ("num_requests_device", ctypes.c_void_p), ("max_requests", ctypes.c_int)]
 
 
 class Seam:
@@ -70,7 +71,7 @@ class Seam:
         p = PagedParams(ctypes.sizeof(PagedParams), b, next_n, H, out.shape[1], q.data_ptr(),
                         w.data_ptr(), cache.data_ptr(), scales.data_ptr(), cache.shape[0],
                         cache.shape[1], table.data_ptr(), table.shape[1], None, None,
-                        lens.data_ptr(), next_n, out.data_ptr(), 1)
+                        lens.data_ptr(), next_n, out.data_ptr(), 1, None, None, 0)
         return lambda: self.check(self.lib.seam_indexer_logits_paged(
             ctypes.byref(p), torch.cuda.current_stream().cuda_stream))
 
