@@ -123,7 +123,7 @@ def torch_decode(q, w, cache, scales, table, ctx, out, mode, budget):
                                               flat_s[slots[b]], mode)
         return
     dt = torch.float32 if mode == "fp32" else torch.bfloat16
-    step = max(1, budget // (H * ctx * 4))
+    step = max(1, budget // (ctx * (H + D) * 4))  # scores and gathered keys in fp32
     for b0 in range(0, table.shape[0], step):
         sl = slots[b0:b0 + step]
         kk = flat[sl].view(FP8).to(dt)                                    # [b, ctx, D]
