@@ -205,19 +205,23 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
     if (c_first > c_last) return;
 
     /* Queries -> A fragments: word r of lane (g,t) for (j, mt, ks) is row h = mt*16 + g +
-     * 8*(r&1), dims (ks/2)*64 + t*16 + (ks%2)*8 + (r/2)*4 .. +3. */
+     * 8*(r&1), dims (ks/2)*64 + t*16 + (ks%2)*8 + (r/2)*4 .. +3. So the 16 bytes at dims
+     * c*16 of head h = mt*16 + hh (coalesced: 8 threads read a 128-byte row) hold lane
+     * (hh%8)*4 + c%4's words r = hh/8 (+2) of k-steps 2*(c/4) and 2*(c/4) + 1. */
     uint32_t *s_a32 = reinterpret_cast<uint32_t *>(s_a);
-    for (int i = threadIdx.x; i < G * MT * 512; i += kThreads) {
-        int r = i & 3, ln = (i >> 2) & 31, ks = (i >> 7) & 3, rest = i >> 9;
-        int mt = rest % MT, j = rest / MT;
-        int row = grp.first + j;
-        uint32_t v = 0;
-        if (j < grp.count && s_range[2 * j + 1] > s_range[2 * j]) {
-            int h = mt * 16 + (ln >> 2) + 8 * (r & 1);
-            int d = (ks >> 1) * 64 + (ln & 3) * 16 + (ks & 1) * 8 + (r >> 1) * 4;
-            v = *reinterpret_cast<const uint32_t *>(q + ((size_t)row * H + h) * kDim + d);
-        }
-        s_a32[i] = v;
+    for (int i = threadIdx.x; i < G * MT * 128; i += kThreads) {
+        const int c = i & 7, hh = (i >> 3) & 15, rest = i >> 7;
+        const int mt = rest % MT, j = rest / MT;
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (j < grp.count && s_range[2 * j + 1] > s_range[2 * j])
+            v = *reinterpret_cast<const uint4 *>(q + ((size_t)(grp.first + j) * H + mt * 16 + hh) * kDim + c * 16);
+        const int ln = (hh & 7) * 4 + (c & 3), up = hh >> 3, ks0 = 2 * (c >> 2);
+        uint32_t *even = s_a32 + ((size_t)((j * MT + mt) * 4 + ks0) * 32 + ln) * 4;
+        uint32_t *odd = even + 32 * 4; /* k-step ks0 + 1 */
+        even[up] = v.x;
+        even[up + 2] = v.y;
+        odd[up] = v.z;
+        odd[up + 2] = v.w;
     }
     for (int i = threadIdx.x; i < G * H; i += kThreads) {
         int j = i / H;
