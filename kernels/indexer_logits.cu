@@ -31,6 +31,7 @@
  * never written. */
 #include <cuda_fp8.h>
 
+#include <atomic>
 #include <climits>
 
 #include "runtime/cuda_check.h"
@@ -351,17 +352,17 @@ __global__ void __launch_bounds__(kSimtThreads) logits_simt_kernel(Source src, c
     }
 }
 
+/* SMs of the current device, read once (the grid size only affects speed, never results). */
 int sm_count() {
-    static int cached = 0;
-    if (cached == 0) {
-        int dev = 0, n = 0;
-        if (cudaGetDevice(&dev) == cudaSuccess &&
-            cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) == cudaSuccess && n > 0)
-            cached = n;
-        else
-            return 132;
-    }
-    return cached;
+    static std::atomic<int> cached{0};
+    int n = cached.load(std::memory_order_relaxed);
+    if (n > 0) return n;
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0)
+        return 132;
+    cached.store(n, std::memory_order_relaxed);
+    return n;
 }
 
 /* Launch shapes: groups x chunk slices. Each CTA loads its group's queries once and walks
