@@ -243,8 +243,8 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
             long long s = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
             if (s >= 0) {
                 const uint4 *p = reinterpret_cast<const uint4 *>(src.k + (size_t)s * kDim);
-                x0 = p[t];
-                x1 = p[4 + t];
+                x0 = __ldg(p + t); /* read-only for the kernel's lifetime */
+                x1 = __ldg(p + 4 + t);
             }
             b[nb][0][0] = x0.x, b[nb][0][1] = x0.y, b[nb][1][0] = x0.z, b[nb][1][1] = x0.w;
             b[nb][2][0] = x1.x, b[nb][2][1] = x1.y, b[nb][3][0] = x1.z, b[nb][3][1] = x1.w;
@@ -257,7 +257,7 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
             int idx = kb + 2 * lane + e;
             long long s = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
             o_valid[e] = s >= 0;
-            o_scale[e] = s >= 0 ? src.scales[s] : 0.0f;
+            o_scale[e] = s >= 0 ? __ldg(src.scales + s) : 0.0f;
         }
 
         for (int j = 0; j < G; j++) {
