@@ -31,6 +31,7 @@
  * never written. */
 #include <cuda_fp8.h>
 
+#include <atomic>
 #include <climits>
 
 #include "runtime/cuda_check.h"
@@ -205,19 +206,23 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
     if (c_first > c_last) return;
 
     /* Queries -> A fragments: word r of lane (g,t) for (j, mt, ks) is row h = mt*16 + g +
-     * 8*(r&1), dims (ks/2)*64 + t*16 + (ks%2)*8 + (r/2)*4 .. +3. */
+     * 8*(r&1), dims (ks/2)*64 + t*16 + (ks%2)*8 + (r/2)*4 .. +3. So the 16 bytes at dims
+     * c*16 of head h = mt*16 + hh (coalesced: 8 threads read a 128-byte row) hold lane
+     * (hh%8)*4 + c%4's words r = hh/8 (+2) of k-steps 2*(c/4) and 2*(c/4) + 1. */
     uint32_t *s_a32 = reinterpret_cast<uint32_t *>(s_a);
-    for (int i = threadIdx.x; i < G * MT * 512; i += kThreads) {
-        int r = i & 3, ln = (i >> 2) & 31, ks = (i >> 7) & 3, rest = i >> 9;
-        int mt = rest % MT, j = rest / MT;
-        int row = grp.first + j;
-        uint32_t v = 0;
-        if (j < grp.count && s_range[2 * j + 1] > s_range[2 * j]) {
-            int h = mt * 16 + (ln >> 2) + 8 * (r & 1);
-            int d = (ks >> 1) * 64 + (ln & 3) * 16 + (ks & 1) * 8 + (r >> 1) * 4;
-            v = *reinterpret_cast<const uint32_t *>(q + ((size_t)row * H + h) * kDim + d);
-        }
-        s_a32[i] = v;
+    for (int i = threadIdx.x; i < G * MT * 128; i += kThreads) {
+        const int c = i & 7, hh = (i >> 3) & 15, rest = i >> 7;
+        const int mt = rest % MT, j = rest / MT;
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (j < grp.count && s_range[2 * j + 1] > s_range[2 * j])
+            v = *reinterpret_cast<const uint4 *>(q + ((size_t)(grp.first + j) * H + mt * 16 + hh) * kDim + c * 16);
+        const int ln = (hh & 7) * 4 + (c & 3), up = hh >> 3, ks0 = 2 * (c >> 2);
+        uint32_t *even = s_a32 + ((size_t)((j * MT + mt) * 4 + ks0) * 32 + ln) * 4;
+        uint32_t *odd = even + 32 * 4; /* k-step ks0 + 1 */
+        even[up] = v.x;
+        even[up + 2] = v.y;
+        odd[up] = v.z;
+        odd[up + 2] = v.w;
     }
     for (int i = threadIdx.x; i < G * H; i += kThreads) {
         int j = i / H;
@@ -238,8 +243,8 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
             long long s = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
             if (s >= 0) {
                 const uint4 *p = reinterpret_cast<const uint4 *>(src.k + (size_t)s * kDim);
-                x0 = p[t];
-                x1 = p[4 + t];
+                x0 = __ldg(p + t); /* read-only for the kernel's lifetime */
+                x1 = __ldg(p + 4 + t);
             }
             b[nb][0][0] = x0.x, b[nb][0][1] = x0.y, b[nb][1][0] = x0.z, b[nb][1][1] = x0.w;
             b[nb][2][0] = x1.x, b[nb][2][1] = x1.y, b[nb][3][0] = x1.z, b[nb][3][1] = x1.w;
@@ -252,7 +257,7 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
             int idx = kb + 2 * lane + e;
             long long s = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
             o_valid[e] = s >= 0;
-            o_scale[e] = s >= 0 ? src.scales[s] : 0.0f;
+            o_scale[e] = s >= 0 ? __ldg(src.scales + s) : 0.0f;
         }
 
         for (int j = 0; j < G; j++) {
@@ -347,17 +352,17 @@ __global__ void __launch_bounds__(kSimtThreads) logits_simt_kernel(Source src, c
     }
 }
 
+/* SMs of the current device, read once (the grid size only affects speed, never results). */
 int sm_count() {
-    static int cached = 0;
-    if (cached == 0) {
-        int dev = 0, n = 0;
-        if (cudaGetDevice(&dev) == cudaSuccess &&
-            cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) == cudaSuccess && n > 0)
-            cached = n;
-        else
-            return 132;
-    }
-    return cached;
+    static std::atomic<int> cached{0};
+    int n = cached.load(std::memory_order_relaxed);
+    if (n > 0) return n;
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0)
+        return 132;
+    cached.store(n, std::memory_order_relaxed);
+    return n;
 }
 
 /* Launch shapes: groups x chunk slices. Each CTA loads its group's queries once and walks

@@ -17,8 +17,12 @@
 
 #define FN "seam_op_run"
 
-/* Output of index_topk / k_cache_and_topk. */
-enum index_output { OUTPUT_SLOTS = 0, OUTPUT_RAGGED = 1, OUTPUT_POSITIONS = 2 };
+/* Output of index_topk / k_cache_and_topk (seam_indexer_topk_output). */
+enum index_output {
+    OUTPUT_SLOTS = SEAM_INDEXER_TOPK_SLOTS,
+    OUTPUT_RAGGED = SEAM_INDEXER_TOPK_RAGGED,
+    OUTPUT_POSITIONS = SEAM_INDEXER_TOPK_POSITIONS
+};
 /* Column layout of the logits index_topk reads. */
 enum logits_layout { LAYOUT_PAGED = 0, LAYOUT_RAGGED = 1 };
 
@@ -159,29 +163,25 @@ static seam_status run_topk(const seam_op_call *call, int logits, int out, int r
                             seam_stream stream) {
     const seam_tensor *lt = seam_op_tensor(call, logits), *ot = seam_op_tensor(call, out);
     const seam_config *cfg = seam_context_config(ctx);
-    int page_size = ctx_page_size(ctx);
     if (rows == 0) return SEAM_OK;
-    seam_topk_params p = SEAM_TOPK_PARAMS_INITIALIZER;
+    seam_indexer_topk_params p = SEAM_INDEXER_TOPK_PARAMS_INITIALIZER;
     p.rows = rows;
     p.stride = (int)lt->shape[1];
     p.k = (int)ot->shape[1];
-    p.scores = (const float *)lt->data;
+    p.logits = (const float *)lt->data;
     p.lengths = dv->topk_lengths;
     p.row_starts = layout == LAYOUT_RAGGED ? dv->topk_row_starts : NULL;
     p.out = (int32_t *)ot->data;
+    p.output = (seam_indexer_topk_output)output;
+    p.page_size = ctx_page_size(ctx);
+    p.block_table = dv->page_table;
+    p.table_stride_device = dv->counts + SEAM_COUNT_PAGE_TABLE_STRIDE;
+    p.row_to_req = dv->row_to_req;
+    p.offsets = dv->topk_row_starts;
     p.backend = cfg->topk_backend;
     p.deterministic = cfg->topk_deterministic;
     p.tie_break = cfg->topk_tie_break;
-    int fuse_slots = output == OUTPUT_SLOTS && page_size == 1 && cfg->topk_fuse;
-    if (fuse_slots) {
-        p.transform = SEAM_TOPK_TRANSFORM_PAGED;
-        p.page_table = dv->page_table;
-        p.page_table_stride_device = dv->counts + SEAM_COUNT_PAGE_TABLE_STRIDE;
-        p.row_to_req = dv->row_to_req;
-    } else if (output == OUTPUT_RAGGED) {
-        p.transform = SEAM_TOPK_TRANSFORM_RAGGED;
-        p.offsets = dv->topk_row_starts;
-    }
+    p.fuse = cfg->topk_fuse;
     size_t need = 0, have = 0;
     SEAM_TRY(seam_topk_workspace_size(p.rows, p.stride, p.k, p.backend, &need));
     SEAM_TRY(seam_context_workspace(ctx, &p.workspace, &have));
@@ -191,19 +191,7 @@ static seam_status run_topk(const seam_op_call *call, int logits, int out, int r
                          "context has %zu (seam_context_params.workspace_bytes)",
                          call->op->name, p.rows, p.stride, need, have);
     p.workspace_bytes = have;
-    SEAM_TRY(seam_topk(&p, stream));
-    if (output == OUTPUT_SLOTS && !fuse_slots) {
-        seam_indexer_slots_params s = SEAM_INDEXER_SLOTS_PARAMS_INITIALIZER;
-        s.rows = rows;
-        s.k = p.k;
-        s.indices = p.out;
-        s.page_size = page_size;
-        s.block_table = dv->page_table;
-        s.table_stride_device = dv->counts + SEAM_COUNT_PAGE_TABLE_STRIDE;
-        s.row_to_req = dv->row_to_req;
-        SEAM_TRY(seam_indexer_positions_to_slots(&s, stream));
-    }
-    return SEAM_OK;
+    return seam_indexer_topk(&p, stream);
 }
 
 

@@ -1154,6 +1154,17 @@ static void test_launchers_reject_bad_arguments(void **state) {
     p.groups = 3, p.stride = 10;
     SEAM_ASSERT_FAILS(seam_indexer_logits_paged(&p, NULL), SEAM_ERR_INVALID_ARG, "params->q is NULL");
 
+    seam_indexer_topk_params tk = SEAM_INDEXER_TOPK_PARAMS_INITIALIZER;
+    tk.output = (seam_indexer_topk_output)7;
+    SEAM_ASSERT_FAILS(seam_indexer_topk(&tk, NULL), SEAM_ERR_INVALID_ARG, "output=7");
+    tk.output = SEAM_INDEXER_TOPK_SLOTS;
+    tk.page_size = 16;
+    SEAM_ASSERT_FAILS(seam_indexer_topk(&tk, NULL), SEAM_ERR_INVALID_ARG, "page_size=16");
+    tk.page_size = 64;
+    SEAM_ASSERT_FAILS(seam_indexer_topk(&tk, NULL), SEAM_ERR_INVALID_ARG, "block_table is NULL");
+    tk.output = SEAM_INDEXER_TOPK_POSITIONS;
+    SEAM_ASSERT_OK(seam_indexer_topk(&tk, NULL)); /* rows 0: nothing to do */
+
     seam_indexer_slots_params sp = SEAM_INDEXER_SLOTS_PARAMS_INITIALIZER;
     sp.k = 0;
     SEAM_ASSERT_FAILS(seam_indexer_positions_to_slots(&sp, NULL), SEAM_ERR_INVALID_ARG, "k=0");

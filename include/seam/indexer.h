@@ -1,6 +1,8 @@
 /* The DSA indexer's kernels: the fp8 key cache store, the index logits (ragged prefill, paged
  * decode, NextN target-verify in its native and expanded layouts), and the index top-k (logits
- * -> seam_topk -> cache slots or ragged indices).
+ * -> seam_topk -> cache slots or ragged indices). The ops binding them to the registry are
+ * indexer_k_store, indexer_logits_ragged, indexer_logits_paged, index_topk and
+ * k_cache_and_topk (docs/design-indexer.md).
  *
  * Shapes and formats (DeepSeek V3.2: 64 heads x 128 dims)
  * - Keys are stored as fp8 e4m3 with one fp32 scale per key: k = fp8 * scale. The cache is
@@ -26,6 +28,7 @@
 #include "seam/context.h"
 #include "seam/export.h"
 #include "seam/runtime.h"
+#include "seam/topk.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -156,6 +159,56 @@ typedef struct seam_indexer_logits_paged_params {
 
 SEAM_API seam_status seam_indexer_logits_paged(const seam_indexer_logits_paged_params *params,
                                                seam_stream stream);
+
+/* ---- index top-k: logits -> seam_topk -> slots / ragged indices / positions ------------------ */
+
+typedef enum seam_indexer_topk_output {
+    SEAM_INDEXER_TOPK_SLOTS = 0,     /* cache slots through the block table (decode, verify,
+                                        prefill over the paged cache) */
+    SEAM_INDEXER_TOPK_RAGGED = 1,    /* position + offsets[row] (prefill: index into the ragged
+                                        key array) */
+    SEAM_INDEXER_TOPK_POSITIONS = 2  /* positions relative to the row start */
+} seam_indexer_topk_output;
+
+/* The k largest logits of each row, as the indexer hands them to sparse attention. Row i's
+ * valid columns are [row_starts[i], row_starts[i] + lengths[i]) (row_starts NULL: 0, the
+ * paged logits' layout; the context's topk_row_starts for ragged logits); the positions
+ * found (relative to the row start, -1 past min(k, length)) are then mapped:
+ *   SLOTS:  block_table[row_to_req[i] * table_stride + p / page_size] * page_size
+ *           + p % page_size (seam_topk's fused PAGED transform for page size 1 when fuse is
+ *           set, seam_indexer_positions_to_slots otherwise)
+ *   RAGGED: p + offsets[i] (offsets NULL: row_starts)
+ * backend, deterministic and tie_break are seam_topk's (see seam/topk.h); the workspace must
+ * hold seam_topk_workspace_size(rows, stride, k, backend) bytes. Launch shape: rows, stride
+ * and k only. */
+typedef struct seam_indexer_topk_params {
+    size_t struct_size;
+    int rows, stride, k;
+    const float *logits;               /* [rows, stride] device */
+    const int32_t *lengths;            /* [rows] device */
+    const int32_t *row_starts;         /* [rows] device, or NULL */
+    int32_t *out;                      /* [rows, k] device */
+    seam_indexer_topk_output output;
+    int page_size;                     /* SLOTS: 1 or 64 */
+    const int32_t *block_table;        /* SLOTS */
+    int table_stride;                  /* SLOTS: used when table_stride_device is NULL */
+    const int32_t *table_stride_device;
+    const int32_t *row_to_req;         /* SLOTS: [rows] device */
+    const int32_t *offsets;            /* RAGGED: [rows] device, or NULL (row_starts) */
+    seam_topk_backend backend;
+    int deterministic;
+    seam_topk_tie_break tie_break;
+    int fuse;                          /* 1: fused transform where seam_topk has one */
+    void *workspace;
+    size_t workspace_bytes;
+} seam_indexer_topk_params;
+
+#define SEAM_INDEXER_TOPK_PARAMS_INITIALIZER                                                 \
+    { sizeof(seam_indexer_topk_params), 0, 0, 0, NULL, NULL, NULL, NULL,                       \
+      SEAM_INDEXER_TOPK_SLOTS, 1, NULL, 0, NULL, NULL, NULL, SEAM_TOPK_RADIX, 0,               \
+      SEAM_TIE_BREAK_NONE, 1, NULL, 0 }
+
+SEAM_API seam_status seam_indexer_topk(const seam_indexer_topk_params *params, seam_stream stream);
 
 /* ---- positions -> cache slots ------------------------------------------------------------- */
 
