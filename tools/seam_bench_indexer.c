@@ -26,28 +26,8 @@
 #include <cuda_runtime_api.h>
 
 #include "seam.h"
+#include "tools/bench_util.h"
 
-int bench_fill(float *p, size_t n, int kind, uint32_t seed, cudaStream_t s);
-int bench_read(const void *p, size_t bytes, float *sink, cudaStream_t s);
-int bench_spin(long long ns, cudaStream_t s);
-
-#define CK(expr)                                                                             \
-    do {                                                                                     \
-        cudaError_t e_ = (cudaError_t)(expr);                                                \
-        if (e_ != cudaSuccess) {                                                             \
-            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #expr,                    \
-                    cudaGetErrorString(e_));                                                 \
-            exit(1);                                                                         \
-        }                                                                                    \
-    } while (0)
-#define SK(expr)                                                                             \
-    do {                                                                                     \
-        seam_status s_ = (expr);                                                             \
-        if (s_ != SEAM_OK) {                                                                 \
-            fprintf(stderr, "%s: %s: %s\n", #expr, seam_status_string(s_), seam_last_error()); \
-            exit(1);                                                                         \
-        }                                                                                    \
-    } while (0)
 
 #define HEADS 64
 #define DIM 128
