@@ -1,0 +1,60 @@
+/* Engine-side ops of seam-demo, registered the way an inference engine registers its own
+ * kernels next to seam's built-ins. Not part of libseam.
+ *
+ *   demo_gemm          capturable  cuBLASLt bf16 GEMM (fp32 accumulate), optionally batched
+ *                                  over heads: y[t, b, y_off + o] = sum_i w[b, o, i] *
+ *                                  x[t, b, x_off + i] (b = 0 for an unbatched [out, in] w).
+ *                                  One algorithm per problem, chosen once for the largest row
+ *                                  count without split-K reduction, then used for every row
+ *                                  count, so a row's result does not depend on how many rows
+ *                                  the call has (eager at the real count == replay at the
+ *                                  bucket, bit for bit).
+ *   demo_copy_rows     capturable  y[t] = x[t] (an async device-to-device copy)
+ *   demo_copy_heads    capturable  dst[t, h, dst_off + j] = src[t, h, src_off + j], j < width
+ *   demo_silu_mul      capturable  y[t, i] = silu(x[t, i]) * x[t, I + i], x = [gate | up]
+ *   demo_latent_store  capturable  latent cache[out_cache_loc[t]] = [kv[t, 0:512], pe[t, 0:64]]
+ *                                  for the batch's real tokens only
+ *   demo_q_quant       capturable  indexer q bf16 -> fp8 e4m3 with one scale per (token,
+ *                                  head), folded with the raw head weights into fp32 weights
+ *
+ * Every capturable op reads per-batch values (real token count, cache slots) from the
+ * context's device buffers, never from the host. */
+#ifndef SEAM_TOOLS_DEMO_OPS_H
+#define SEAM_TOOLS_DEMO_OPS_H
+
+#include <stdint.h>
+
+#include "seam.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The GEMM op's state: cuBLASLt handle, workspace and the per-problem algorithm cache.
+ * Created on the current device; max_rows is the largest row count calls will have (the
+ * algorithm is chosen for it). */
+typedef struct demo_gemm_state demo_gemm_state;
+
+seam_status demo_gemm_state_create(demo_gemm_state **out, int max_rows);
+seam_status demo_gemm_state_destroy(demo_gemm_state *st);
+/* Problems whose algorithm could not be reused across row counts (their rows may then
+ * differ between an eager run and a replay). 0 when every GEMM is row-invariant. */
+int demo_gemm_fallbacks(const demo_gemm_state *st);
+int demo_gemm_problems(const demo_gemm_state *st);
+
+/* Registers the demo ops. gemm may be NULL (a host-only plan): demo_gemm is then
+ * registered with a run that reports SEAM_ERR_NO_DEVICE. */
+seam_status demo_register_ops(seam_registry *reg, demo_gemm_state *gemm);
+
+/* Device helpers for the model's set-up (not ops): deterministic pseudo-random fills. */
+/* bf16 values uniform in [center - scale, center + scale), from (seed, index). */
+seam_status demo_fill_bf16(void *dst, int64_t n, uint64_t seed, float center, float scale,
+                           seam_stream stream);
+/* int32 dst[i] = first + i. */
+seam_status demo_fill_iota(int32_t *dst, int64_t n, int32_t first, seam_stream stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
