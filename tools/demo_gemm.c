@@ -15,7 +15,10 @@
  * the bucket size) bit for bit, so the algorithm is chosen once per problem at the largest
  * row count, restricted to no split-K reduction, and reused for every row count (checked
  * with cublasLtMatmulAlgoCheck; where the check refuses, that row count gets its own
- * heuristic choice and the problem is counted as a fallback, reported by the demo). */
+ * heuristic choice and the problem is counted as a fallback, reported by the demo). The
+ * first eager call of a problem also probes this directly (probe_rows): a cuBLAS kernel that
+ * splits work by the total tile count (stream-K) would change a row's bits with the row count
+ * even with one algorithm, and the demo then compares with a tolerance instead. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,10 +55,14 @@ struct demo_gemm_state {
     int max_rows;
     int num_problems;
     int fallbacks;
+    int probe_failures;
+    void *probe;                         /* row-invariance probe output, probe_bytes */
+    size_t probe_bytes;
+    unsigned long long *probe_count;     /* device */
     gemm_problem problems[MAX_PROBLEMS];
 };
 
-seam_status demo_gemm_state_create(demo_gemm_state **out, int max_rows) {
+seam_status demo_gemm_state_create(demo_gemm_state **out, int max_rows, size_t probe_bytes) {
     SEAM_CHECK_PTR(out);
     SEAM_CHECK_ARG(max_rows >= 1, "max_rows=%d is not >= 1", max_rows);
     *out = NULL;
@@ -67,8 +74,13 @@ seam_status demo_gemm_state_create(demo_gemm_state **out, int max_rows) {
     if (b != CUBLAS_STATUS_SUCCESS)
         s = seam_fail_cublas((int)b, "cublasLtCreate(&st->handle)", __FILE__, __LINE__, __func__);
     cudaError_t e = s == SEAM_OK ? cudaMalloc(&st->workspace, WORKSPACE_BYTES) : cudaSuccess;
+    if (e == cudaSuccess && s == SEAM_OK && probe_bytes) {
+        e = cudaMalloc(&st->probe, probe_bytes);
+        if (e == cudaSuccess) e = cudaMalloc((void **)&st->probe_count, sizeof *st->probe_count);
+        st->probe_bytes = probe_bytes;
+    }
     if (e != cudaSuccess)
-        s = seam_fail_cuda((int)e, "cudaMalloc(workspace)", __FILE__, __LINE__, __func__);
+        s = seam_fail_cuda((int)e, "cudaMalloc(workspace / probe)", __FILE__, __LINE__, __func__);
     if (s != SEAM_OK) {
         demo_gemm_state_destroy(st);
         return s;
@@ -80,9 +92,10 @@ seam_status demo_gemm_state_create(demo_gemm_state **out, int max_rows) {
 seam_status demo_gemm_state_destroy(demo_gemm_state *st) {
     if (!st) return SEAM_OK;
     seam_status s = SEAM_OK;
-    if (st->workspace) {
-        cudaError_t e = cudaFree(st->workspace);
-        if (e != cudaSuccess) s = seam_fail_cuda((int)e, "cudaFree(workspace)", __FILE__, __LINE__, __func__);
+    void *bufs[3] = {st->workspace, st->probe, st->probe_count};
+    for (int i = 0; i < 3; i++) {
+        cudaError_t e = bufs[i] ? cudaFree(bufs[i]) : cudaSuccess;
+        if (e != cudaSuccess && s == SEAM_OK) s = seam_fail_cuda((int)e, "cudaFree", __FILE__, __LINE__, __func__);
     }
     if (st->handle) {
         cublasStatus_t b = cublasLtDestroy(st->handle);
@@ -95,6 +108,7 @@ seam_status demo_gemm_state_destroy(demo_gemm_state *st) {
 
 int demo_gemm_fallbacks(const demo_gemm_state *st) { return st ? st->fallbacks : 0; }
 int demo_gemm_problems(const demo_gemm_state *st) { return st ? st->num_problems : 0; }
+int demo_gemm_probe_failures(const demo_gemm_state *st) { return st ? st->probe_failures : 0; }
 
 /* ---- arguments: x, w, y, x_off, x_bstride, y_off, y_bstride ------------------------------- */
 
@@ -212,7 +226,8 @@ static seam_status pick_algo(demo_gemm_state *st, const gemm_key *k, int rows, c
                      "(%d candidates)", (long long)k->out, (long long)k->in, (long long)k->batch, rows, found);
 }
 
-static seam_status find_problem(demo_gemm_state *st, const gemm_key *k, gemm_problem **out) {
+static seam_status find_problem(demo_gemm_state *st, const gemm_key *k, gemm_problem **out, int *fresh) {
+    *fresh = 0;
     for (int i = 0; i < st->num_problems; i++)
         if (memcmp(&st->problems[i].key, k, sizeof *k) == 0) {
             *out = &st->problems[i];
@@ -226,6 +241,59 @@ static seam_status find_problem(demo_gemm_state *st, const gemm_key *k, gemm_pro
     SEAM_TRY(pick_algo(st, k, st->max_rows, &p->algo));
     st->num_problems++;
     *out = p;
+    *fresh = 1;
+    return SEAM_OK;
+}
+
+/* D = A^T B for `rows` rows with the problem's algorithm for that row count. */
+static seam_status matmul(demo_gemm_state *st, gemm_problem *p, const gemm_key *k, int rows, const void *w,
+                          const void *x, void *y, cudaStream_t stream) {
+    gemm_descs g;
+    SEAM_TRY(make_descs(&g, k, rows));
+    if (p->checked_rows != rows) {
+        cublasLtMatmulHeuristicResult_t r;
+        cublasStatus_t b = cublasLtMatmulAlgoCheck(st->handle, &g.op, &g.a, &g.b, &g.d, &g.d, &p->algo, &r);
+        p->checked_ok = b == CUBLAS_STATUS_SUCCESS && r.workspaceSize <= WORKSPACE_BYTES;
+        if (!p->checked_ok) {
+            SEAM_TRY(pick_algo(st, k, rows, &p->own));
+            if (!p->fallback) st->fallbacks++;
+            p->fallback = 1;
+        }
+        p->checked_rows = rows;
+    }
+    const float alpha = 1.0f, beta = 0.0f;
+    SEAM_CUBLAS_CHECK(cublasLtMatmul(st->handle, &g.op, &alpha, w, &g.a, x, &g.b, &beta, y, &g.d, y, &g.d,
+                                     p->checked_ok ? &p->algo : &p->own, st->workspace, WORKSPACE_BYTES, stream));
+    return SEAM_OK;
+}
+
+/* The row-invariance probe of a new problem (eager calls only: it synchronizes): the GEMM
+ * at `rows` into y and at 3/4 of the rows into the probe buffer (same layout), then the
+ * shared rows compared bit for bit. */
+static seam_status probe_rows(demo_gemm_state *st, gemm_problem *p, const gemm_key *k, int rows, const void *w,
+                              const void *x, void *y, int64_t y_off, cudaStream_t stream) {
+    int r2 = rows * 3 / 4;
+    size_t need = ((size_t)r2 * (size_t)k->y_ld + (size_t)y_off) * 2;
+    if (r2 < 1 || !st->probe || need > st->probe_bytes) return SEAM_OK;
+    enum cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
+    SEAM_CUDA_CHECK(cudaStreamIsCapturing(stream, &cap));
+    if (cap != cudaStreamCaptureStatusNone) return SEAM_OK;
+    uint16_t *py = (uint16_t *)st->probe + y_off;
+    SEAM_TRY(matmul(st, p, k, rows, w, x, y, stream));
+    SEAM_TRY(matmul(st, p, k, r2, w, x, py, stream));
+    SEAM_TRY(demo_count_differing(y, py, r2, k->y_ld, (int)k->batch, k->y_bstride, (int)k->out, st->probe_count,
+                                  (seam_stream)stream));
+    unsigned long long differing = 0;
+    SEAM_CUDA_CHECK(cudaMemcpyAsync(&differing, st->probe_count, sizeof differing, cudaMemcpyDeviceToHost, stream));
+    SEAM_CUDA_CHECK(cudaStreamSynchronize(stream));
+    if (differing) {
+        seam_log(SEAM_LOG_WARN, "demo_gemm: out=%lld in=%lld batch=%lld: %llu values differ between %d and %d rows: "
+                 "this GEMM is not row-invariant", (long long)k->out, (long long)k->in, (long long)k->batch,
+                 differing, rows, r2);
+        if (!p->fallback) st->fallbacks++;
+        p->fallback = 1;
+        st->probe_failures++;
+    }
     return SEAM_OK;
 }
 
@@ -246,25 +314,10 @@ static seam_status gemm_run(const seam_op_call *c, seam_context *ctx, seam_strea
     k.align_x = align_of((uintptr_t)xp, k.x_ld, k.x_bstride);
     k.align_y = align_of((uintptr_t)yp, k.y_ld, k.y_bstride);
     gemm_problem *p = NULL;
-    SEAM_TRY(find_problem(st, &k, &p));
-    gemm_descs g;
-    SEAM_TRY(make_descs(&g, &k, rows));
-    if (p->checked_rows != rows) {
-        cublasLtMatmulHeuristicResult_t r;
-        cublasStatus_t b = cublasLtMatmulAlgoCheck(st->handle, &g.op, &g.a, &g.b, &g.d, &g.d, &p->algo, &r);
-        p->checked_ok = b == CUBLAS_STATUS_SUCCESS && r.workspaceSize <= WORKSPACE_BYTES;
-        if (!p->checked_ok) {
-            SEAM_TRY(pick_algo(st, &k, rows, &p->own));
-            if (!p->fallback) st->fallbacks++;
-            p->fallback = 1;
-        }
-        p->checked_rows = rows;
-    }
-    const float alpha = 1.0f, beta = 0.0f;
-    SEAM_CUBLAS_CHECK(cublasLtMatmul(st->handle, &g.op, &alpha, w->data, &g.a, xp, &g.b, &beta, yp, &g.d, yp,
-                                     &g.d, p->checked_ok ? &p->algo : &p->own, st->workspace, WORKSPACE_BYTES,
-                                     (cudaStream_t)stream));
-    return SEAM_OK;
+    int fresh = 0;
+    SEAM_TRY(find_problem(st, &k, &p, &fresh));
+    if (fresh) SEAM_TRY(probe_rows(st, p, &k, rows, w->data, xp, yp, seam_op_int(c, G_YOFF), (cudaStream_t)stream));
+    return matmul(st, p, &k, rows, w->data, xp, yp, (cudaStream_t)stream);
 }
 
 seam_status demo_register_ops(seam_registry *reg, demo_gemm_state *gemm) {

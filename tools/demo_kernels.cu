@@ -129,6 +129,22 @@ __global__ void q_quant_kernel(const __nv_bfloat16 *q, const __nv_bfloat16 *w, u
     }
 }
 
+/* Counts elements that differ bitwise between a and b over rows x (batch x width) values:
+ * element (r, bt, j) at r * ld + bt * bstride + j. */
+__global__ void compare_kernel(const uint16_t *a, const uint16_t *b, int rows, int64_t ld, int batch,
+                               int64_t bstride, int width, unsigned long long *differing) {
+    int64_t n = (int64_t)rows * batch * width;
+    unsigned long long local = 0;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int j = (int)(i % width);
+        int64_t rb = i / width;
+        int64_t off = (rb / batch) * ld + (rb % batch) * bstride + j;
+        local += a[off] != b[off];
+    }
+    if (local) atomicAdd(differing, local);
+}
+
 /* ---- op bindings ----------------------------------------------------------------------- */
 
 seam_status device_counts(seam_context *ctx, const int32_t **counts, const seam_batch_view **v) {
@@ -340,6 +356,21 @@ extern "C" seam_status demo_fill_iota(int32_t *dst, int64_t n, int32_t first, se
     SEAM_CHECK_ARG(n >= 0, "n=%lld is negative", (long long)n);
     if (n == 0) return SEAM_OK;
     iota_kernel<<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(dst, n, first);
+    SEAM_CUDA_CHECK_LAUNCH();
+    return SEAM_OK;
+}
+
+extern "C" seam_status demo_count_differing(const void *a, const void *b, int rows, int64_t ld, int batch,
+                                            int64_t bstride, int width, unsigned long long *differing_device,
+                                            seam_stream stream) {
+    SEAM_CHECK_PTR(a);
+    SEAM_CHECK_PTR(b);
+    SEAM_CHECK_PTR(differing_device);
+    SEAM_CUDA_CHECK(cudaMemsetAsync(differing_device, 0, sizeof *differing_device, (cudaStream_t)stream));
+    int64_t n = (int64_t)rows * batch * width;
+    if (n == 0) return SEAM_OK;
+    compare_kernel<<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>((const uint16_t *)a, (const uint16_t *)b, rows,
+                                                                        ld, batch, bstride, width, differing_device);
     SEAM_CUDA_CHECK_LAUNCH();
     return SEAM_OK;
 }

@@ -32,14 +32,19 @@ extern "C" {
 
 /* The GEMM op's state: cuBLASLt handle, workspace and the per-problem algorithm cache.
  * Created on the current device; max_rows is the largest row count calls will have (the
- * algorithm is chosen for it). */
+ * algorithm is chosen for it). probe_bytes (>= the largest output a call writes, or 0 to
+ * skip the probe) sizes the buffer of the row-invariance probe: the first eager call of a
+ * problem also runs it at 3/4 of its rows and compares the shared rows bit for bit; a
+ * difference counts the problem as a fallback (see demo_gemm_fallbacks). */
 typedef struct demo_gemm_state demo_gemm_state;
 
-seam_status demo_gemm_state_create(demo_gemm_state **out, int max_rows);
+seam_status demo_gemm_state_create(demo_gemm_state **out, int max_rows, size_t probe_bytes);
 seam_status demo_gemm_state_destroy(demo_gemm_state *st);
 /* Problems whose algorithm could not be reused across row counts (their rows may then
  * differ between an eager run and a replay). 0 when every GEMM is row-invariant. */
 int demo_gemm_fallbacks(const demo_gemm_state *st);
+/* Problems the probe found not row-invariant (included in the fallbacks). */
+int demo_gemm_probe_failures(const demo_gemm_state *st);
 int demo_gemm_problems(const demo_gemm_state *st);
 
 /* Registers the demo ops. gemm may be NULL (a host-only plan): demo_gemm is then
@@ -50,6 +55,10 @@ seam_status demo_register_ops(seam_registry *reg, demo_gemm_state *gemm);
 /* bf16 values uniform in [center - scale, center + scale), from (seed, index). */
 seam_status demo_fill_bf16(void *dst, int64_t n, uint64_t seed, float center, float scale,
                            seam_stream stream);
+/* Elements differing bitwise between two bf16 row sets (rows x batch x width at r * ld +
+ * b * bstride + j), counted into *differing_device (device memory, reset first). */
+seam_status demo_count_differing(const void *a, const void *b, int rows, int64_t ld, int batch, int64_t bstride,
+                                 int width, unsigned long long *differing_device, seam_stream stream);
 /* int32 dst[i] = first + i. */
 seam_status demo_fill_iota(int32_t *dst, int64_t n, int32_t first, seam_stream stream);
 
