@@ -12,13 +12,16 @@
  *   seam-demo [--layers N] [--hidden D] [--heads H] [--q-lora R] [--inter I]
  *             [--decode | --next-n 2|4] [--requests R] [--tokens T]
  *             [--prefix-min P] [--prefix-max P] [--iters N] [--warmup N] [--seed S]
- *             [--topk-any] [--check] [--plan] [--json FILE]
+ *             [--prefix-fill forward|random] [--topk-any] [--check] [--plan] [--json FILE]
  *
  * Prefill (default): 4 requests, 1000 new tokens in all (not a bucket size: the replay pads
  * to 1024) after cached prefixes of 1K-8K tokens. --decode: 30 requests of 1 token after
  * 4K-16K cached tokens. --next-n N: target-verify, 15 requests of N tokens. Cached prefixes
- * are random keys stored through seam's fp8 k-cache store (and random latent vectors), so
- * the indexer scores real data. Without a GPU (or with --plan) it prints the piecewise plan
+ * (--prefix-fill): `forward` runs the prefixes through the model first (chunked prefill of
+ * up to max_tokens tokens per forward, eager), so the caches hold the model's own keys and
+ * latents -- the prefill default; `random` stores random keys through seam's fp8 k-cache
+ * store and random latent vectors -- the decode / target-verify default (hundreds of
+ * thousands of cached tokens). Either way the indexer scores real data. Without a GPU (or with --plan) it prints the piecewise plan
  * (pieces, split points, buckets, arena) from a host context and exits 0. --check exits 1
  * when the modes disagree, and 77 (skipped) without a GPU, for meson test. Sizes that do not fit the device share weight
  * (and cache) sets between layers round-robin; the output says how many. */
@@ -42,6 +45,7 @@ typedef struct options {
     int layers, hidden, heads, q_lora, inter;
     int decode, next_n, requests, tokens, prefix_min, prefix_max;
     int iters, warmup, topk_any, check, plan_only;
+    int fill_forward; /* -1: the path's default */
     uint64_t seed;
     const char *json;
 } options;
@@ -88,14 +92,14 @@ static void usage(void) {
             "usage: seam-demo [--layers N] [--hidden D] [--heads H] [--q-lora R] [--inter I]\n"
             "                 [--decode | --next-n 2|4] [--requests R] [--tokens T]\n"
             "                 [--prefix-min P] [--prefix-max P] [--iters N] [--warmup N] [--seed S]\n"
-            "                 [--topk-any] [--check] [--plan] [--json FILE]\n"
+            "                 [--prefix-fill forward|random] [--topk-any] [--check] [--plan] [--json FILE]\n"
             "DeepSeek V3.2 attention shapes: --layers 61 --hidden 7168 --heads 128\n");
 }
 
 static int parse(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
     o->layers = 8, o->hidden = 2048, o->heads = 16, o->next_n = 1;
-    o->iters = 20, o->warmup = 3, o->seed = 1234;
+    o->iters = 20, o->warmup = 3, o->seed = 1234, o->fill_forward = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define INT_OPT(name, field)                                                                 \
@@ -119,6 +123,8 @@ static int parse(int argc, char **argv, options *o) {
 #undef INT_OPT
         if (strcmp(a, "--seed") == 0 && v) o->seed = strtoull(v, NULL, 10), i++;
         else if (strcmp(a, "--json") == 0 && v) o->json = v, i++;
+        else if (strcmp(a, "--prefix-fill") == 0 && v && strcmp(v, "forward") == 0) o->fill_forward = 1, i++;
+        else if (strcmp(a, "--prefix-fill") == 0 && v && strcmp(v, "random") == 0) o->fill_forward = 0, i++;
         else if (strcmp(a, "--decode") == 0) o->decode = 1;
         else if (strcmp(a, "--topk-any") == 0) o->topk_any = 1;
         else if (strcmp(a, "--check") == 0) o->check = 1;
@@ -142,6 +148,7 @@ static int parse(int argc, char **argv, options *o) {
     if (!o->tokens) o->tokens = extend ? 1000 : o->requests * o->next_n;
     if (!o->prefix_min) o->prefix_min = extend ? 1024 : 4096;
     if (!o->prefix_max) o->prefix_max = extend ? 8192 : 16384;
+    if (o->fill_forward < 0) o->fill_forward = extend;
     if (!o->q_lora) o->q_lora = o->hidden * 3 / 4 / 128 * 128 < 1536 ? o->hidden * 3 / 4 / 128 * 128 : 1536;
     if (o->q_lora < 128) o->q_lora = 128;
     if (!o->inter) o->inter = (int)(((int64_t)o->hidden * 18432 / 7168 + 127) / 128 * 128);
@@ -267,16 +274,14 @@ static void mode_config(seam_config *cfg, int mode, const options *o) {
 }
 
 /* Workspace for the top-k (rows x max_context logits) and the sparse attention's split
- * path, at every row count a forward may run at. */
+ * path, at every row count a forward may run at (buckets, the real count, prefix chunks). */
 static size_t workspace_bytes(const seam_config *cfg, int max_tokens, int tokens, int max_context, int heads) {
-    int sizes[SEAM_MAX_CAPTURE_SIZES + 1], n = 0;
-    seam_config_capture_sizes(cfg, max_tokens, sizes, SEAM_MAX_CAPTURE_SIZES, &n);
-    sizes[n++] = tokens;
     size_t best = 1 << 20;
-    for (int i = 0; i < n; i++) {
+    int most = tokens > max_tokens ? tokens : max_tokens;
+    for (int t = 1; t <= most; t++) {
         size_t a = 0, s = 0;
-        seam_topk_workspace_size(sizes[i], max_context, DEMO_INDEX_TOPK, cfg->topk_backend, &a);
-        seam_sparse_attention_workspace_size(sizes[i], heads, DEMO_INDEX_TOPK, &s);
+        seam_topk_workspace_size(t, max_context, DEMO_INDEX_TOPK, cfg->topk_backend, &a);
+        seam_sparse_attention_workspace_size(t, heads, DEMO_INDEX_TOPK, &s);
         if (a > best) best = a;
         if (s > best) best = s;
     }
@@ -335,9 +340,11 @@ static int print_plan(const options *o, const batch_desc *b, const demo_dims *d,
                        st.num_steps, st.num_pieces, st.num_split_ops,
                        st.num_split_ops ? " (k_cache_and_topk between pieces)" : "", st.num_buckets, d->max_tokens,
                        (double)st.arena_bytes / (1 << 20), write_plan > 1 ? "" : " (--plan prints every step)");
-            printf("this batch: %d tokens -> %s at %d tokens; per forward: %d graph launches + %d eager split ops\n",
-                   dp.tokens, dp.bucket >= 0 ? "bucket" : "no bucket (eager)", dp.padded_tokens, st.num_pieces,
-                   st.num_split_ops);
+            if (dp.bucket >= 0)
+                printf("this batch: %d tokens -> bucket %d; per forward: %d graph launches + %d eager split ops\n",
+                       dp.tokens, dp.padded_tokens, st.num_pieces, st.num_split_ops);
+            else
+                printf("this batch: %d tokens: above the largest bucket, every op runs eagerly\n", dp.tokens);
         }
         seam_graph_destroy(g);
         seam_program_destroy(prog);
@@ -359,6 +366,52 @@ static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+/* The cached prefixes through the model: chunked prefill, eager, at most max_tokens new
+ * tokens per forward (requests in order, each continuing where its last chunk stopped),
+ * with the batch's own page tables, so every prefix key and latent lands in its slot. */
+static int prefill_prefixes(seam_context *ctx, seam_graph *g, const batch_desc *b, int max_tokens) {
+    int R = b->requests, stride = b->page_table_stride;
+    int32_t *done = calloc((size_t)R, 4), *seq = calloc((size_t)R, 4), *ext = calloc((size_t)R, 4);
+    int32_t *loc = calloc((size_t)max_tokens, 4), *table = calloc((size_t)R * (size_t)stride, 4);
+    if (!done || !seq || !ext || !loc || !table) return fail("host allocation", SEAM_ERR_OUT_OF_MEMORY);
+    int chunks = 0;
+    double t0 = now_ms();
+    for (;;) {
+        int n = 0, t = 0;
+        for (int i = 0; i < R && t < max_tokens; i++) {
+            int prefix = b->seq_lens[i] - b->extend_lens[i], take = prefix - done[i];
+            if (take <= 0) continue;
+            if (take > max_tokens - t) take = max_tokens - t;
+            seq[n] = done[i] + take;
+            ext[n] = take;
+            memcpy(table + (size_t)n * stride, b->page_table + (size_t)i * stride, (size_t)stride * 4);
+            for (int p = done[i]; p < done[i] + take; p++)
+                loc[t++] = b->page_table[(size_t)i * stride + p / DEMO_PAGE_SIZE] * DEMO_PAGE_SIZE + p % DEMO_PAGE_SIZE;
+            done[i] += take;
+            n++;
+        }
+        if (n == 0) break;
+        seam_batch sb = SEAM_BATCH_INITIALIZER;
+        sb.mode = SEAM_FORWARD_EXTEND;
+        sb.batch_size = n;
+        sb.seq_lens = seq;
+        sb.extend_lens = ext;
+        sb.out_cache_loc = loc;
+        sb.page_table = table;
+        sb.page_table_stride = stride;
+        TRY_MAIN("seam_context_set_batch (prefix)", seam_context_set_batch(ctx, &sb));
+        TRY_MAIN("seam_graph_run (prefix)", seam_graph_run(g));
+        chunks++;
+    }
+    TRY_MAIN("seam_context_synchronize", seam_context_synchronize(ctx));
+    int64_t total = 0;
+    for (int i = 0; i < R; i++) total += done[i];
+    printf("prefixes: %lld cached tokens run through the model in %d chunked-prefill forwards (%.0f ms, eager)\n",
+           (long long)total, chunks, now_ms() - t0);
+    free(done), free(seq), free(ext), free(loc), free(table);
+    return 0;
 }
 
 static int run_mode(int mode, const options *o, const batch_desc *b, const demo_dims *d, const seam_config *env,
@@ -388,6 +441,8 @@ static int run_mode(int mode, const options *o, const batch_desc *b, const demo_
     if (r->stats.num_eager_pieces && go.capture)
         fprintf(stderr, "seam-demo: %s: %d piece(s) failed to capture and run eagerly: %s\n", mode_names[mode],
                 r->stats.num_eager_pieces, seam_last_error());
+
+    if (mode == 0 && o->fill_forward && prefill_prefixes(ctx, g, b, d->max_tokens)) return 1;
 
     /* one forward for the comparison */
     TRY_MAIN("seam_context_set_batch", seam_context_set_batch(ctx, &sb));
@@ -508,6 +563,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < b.requests && i < 8; i++)
         printf(" %d+%d", b.seq_lens[i] - b.extend_lens[i], b.extend_lens[i]);
     printf("%s\n", b.requests > 8 ? " ..." : "");
+    printf("cached prefixes: %s\n", o.fill_forward ? "the model's own keys and latents (chunked prefill first)"
+                                                     : "random keys (fp8 through the k-cache store) and latents");
     printf("top-k: %s\n", o.topk_any ? "any correct set (modes compared with a tolerance)"
                                      : "deterministic (modes compared bit for bit)");
 
@@ -554,6 +611,8 @@ int main(int argc, char **argv) {
     CUDA_MAIN(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     demo_model m;
     TRY_MAIN("creating the model", demo_model_create(&m, &d, weight_sets, cache_sets, o.seed, 1, (seam_stream)stream));
+    /* random prefixes; with --prefix-fill forward the eager mode then overwrites them with
+     * the model's own (every slot starts defined either way) */
     TRY_MAIN("filling the cached prefixes", demo_model_fill_caches(&m, o.seed, (seam_stream)stream));
     demo_gemm_state *gemm;
     {
