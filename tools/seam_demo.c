@@ -152,7 +152,8 @@ static int parse(int argc, char **argv, options *o) {
     if (!o->q_lora) o->q_lora = o->hidden * 3 / 4 / 128 * 128 < 1536 ? o->hidden * 3 / 4 / 128 * 128 : 1536;
     if (o->q_lora < 128) o->q_lora = 128;
     if (!o->inter) o->inter = (int)(((int64_t)o->hidden * 18432 / 7168 + 127) / 128 * 128);
-    if (o->check && o->iters > 5) o->iters = 5;
+    if (o->check && o->iters > 5) o->iters = 5; /* --check is about agreement, not timing */
+    if (o->check && o->warmup > 1) o->warmup = 1;
     if (o->layers < 1 || o->hidden < 64 || o->hidden % 8 || o->heads < 1 || o->inter < 8 || o->inter % 8 ||
         o->requests < 1 || o->tokens < o->requests || o->prefix_min < 0 || o->prefix_max < o->prefix_min ||
         o->iters < 1 || o->warmup < 0 || o->q_lora % 8) {
@@ -590,7 +591,7 @@ int main(int argc, char **argv) {
     CUDA_MAIN(cudaSetDevice(0));
     size_t free_b = 0, total_b = 0;
     CUDA_MAIN(cudaMemGetInfo(&free_b, &total_b));
-    size_t reserve = 2 * plan_arena + ((size_t)3 << 30);
+    size_t reserve = 2 * plan_arena + ((size_t)4 << 30);
     size_t usable = free_b > reserve ? free_b - reserve : 0;
     size_t per_cache = demo_cache_set_bytes(&d), per_weights = demo_layer_weight_bytes(&d);
     int cache_sets = d.layers;
