@@ -29,8 +29,6 @@
 #include "runtime/cuda_check.h"
 #include "tools/demo_ops.h"
 
-seam_status demo_register_kernel_ops(seam_registry *reg);
-
 #define WORKSPACE_BYTES ((size_t)32 << 20)
 #define MAX_PROBLEMS 256
 
@@ -110,9 +108,7 @@ int demo_gemm_fallbacks(const demo_gemm_state *st) { return st ? st->fallbacks :
 int demo_gemm_problems(const demo_gemm_state *st) { return st ? st->num_problems : 0; }
 int demo_gemm_probe_failures(const demo_gemm_state *st) { return st ? st->probe_failures : 0; }
 
-/* ---- arguments: x, w, y, x_off, x_bstride, y_off, y_bstride ------------------------------- */
-
-enum { G_X, G_W, G_Y, G_XOFF, G_XBS, G_YOFF, G_YBS, G_NUM };
+/* ---- the op's arguments (demo_ops.h: DEMO_GEMM_*) ----------------------------------------- */
 
 static int64_t row_elems(const seam_tensor *t) {
     int64_t n = 1;
@@ -120,42 +116,15 @@ static int64_t row_elems(const seam_tensor *t) {
     return n;
 }
 
-static seam_status bad(const seam_op_call *c, const char *what, int64_t a, int64_t b) {
-    return seam_fail(SEAM_ERR_INVALID_ARG, "seam_op_call_check", "op '%s': %s (%lld vs %lld)",
-                     c->op->name, what, (long long)a, (long long)b);
-}
-
 static void problem_shape(const seam_op_call *c, gemm_key *k) {
-    const seam_tensor *w = seam_op_tensor(c, G_W);
+    const seam_tensor *w = seam_op_tensor(c, DEMO_GEMM_W);
     k->batch = w->ndim == 3 ? w->shape[0] : 1;
     k->out = w->shape[w->ndim - 2];
     k->in = w->shape[w->ndim - 1];
-    k->x_ld = row_elems(seam_op_tensor(c, G_X));
-    k->y_ld = row_elems(seam_op_tensor(c, G_Y));
-    k->x_bstride = seam_op_int(c, G_XBS);
-    k->y_bstride = seam_op_int(c, G_YBS);
-}
-
-static seam_status gemm_check(const seam_op_call *c) {
-    SEAM_TRY(seam_op_expect_tensor(c, G_X, SEAM_DTYPE_BF16, -1, 1));
-    SEAM_TRY(seam_op_expect_tensor(c, G_Y, SEAM_DTYPE_BF16, -1, 1));
-    SEAM_TRY(seam_op_expect_dim(c, G_X, 0, c->num_tokens));
-    SEAM_TRY(seam_op_expect_dim(c, G_Y, 0, c->num_tokens));
-    SEAM_TRY(seam_op_expect_tensor(c, G_W, SEAM_DTYPE_BF16, -1, 1));
-    const seam_tensor *w = seam_op_tensor(c, G_W);
-    if (w->ndim != 2 && w->ndim != 3) return bad(c, "w must be [out, in] or [batch, out, in]", w->ndim, 2);
-    gemm_key k;
-    problem_shape(c, &k);
-    int64_t xo = seam_op_int(c, G_XOFF), yo = seam_op_int(c, G_YOFF);
-    if (xo < 0 || yo < 0 || k.x_bstride < 0 || k.y_bstride < 0)
-        return bad(c, "offsets and batch strides must be >= 0", xo < yo ? xo : yo, 0);
-    if (k.batch > 1 && (k.x_bstride < k.in || k.y_bstride < k.out))
-        return bad(c, "batch strides must hold a head's in / out values", k.x_bstride, k.in);
-    if (xo + (k.batch - 1) * k.x_bstride + k.in > k.x_ld)
-        return bad(c, "x rows are too short for the batches' inputs", xo + (k.batch - 1) * k.x_bstride + k.in, k.x_ld);
-    if (yo + (k.batch - 1) * k.y_bstride + k.out > k.y_ld)
-        return bad(c, "y rows are too short for the batches' outputs", yo + (k.batch - 1) * k.y_bstride + k.out, k.y_ld);
-    return SEAM_OK;
+    k->x_ld = row_elems(seam_op_tensor(c, DEMO_GEMM_X));
+    k->y_ld = row_elems(seam_op_tensor(c, DEMO_GEMM_Y));
+    k->x_bstride = seam_op_int(c, DEMO_GEMM_X_BSTRIDE);
+    k->y_bstride = seam_op_int(c, DEMO_GEMM_Y_BSTRIDE);
 }
 
 static int align_of(uintptr_t addr, int64_t ld_elems, int64_t bstride_elems) {
@@ -297,7 +266,7 @@ static seam_status probe_rows(demo_gemm_state *st, gemm_problem *p, const gemm_k
     return SEAM_OK;
 }
 
-static seam_status gemm_run(const seam_op_call *c, seam_context *ctx, seam_stream stream) {
+seam_status demo_gemm_run(const seam_op_call *c, seam_context *ctx, seam_stream stream) {
     (void)ctx;
     demo_gemm_state *st = (demo_gemm_state *)c->op->user_data;
     if (!st) return seam_fail(SEAM_ERR_NO_DEVICE, "demo_gemm", "no cuBLAS state (planned without a GPU)");
@@ -305,9 +274,9 @@ static seam_status gemm_run(const seam_op_call *c, seam_context *ctx, seam_strea
     if (rows == 0) return SEAM_OK;
     if (rows > st->max_rows)
         return seam_fail(SEAM_ERR_INVALID_ARG, "demo_gemm", "%d rows exceed max_rows=%d", rows, st->max_rows);
-    const seam_tensor *x = seam_op_tensor(c, G_X), *w = seam_op_tensor(c, G_W), *y = seam_op_tensor(c, G_Y);
-    const uint16_t *xp = (const uint16_t *)x->data + seam_op_int(c, G_XOFF);
-    uint16_t *yp = (uint16_t *)y->data + seam_op_int(c, G_YOFF);
+    const seam_tensor *x = seam_op_tensor(c, DEMO_GEMM_X), *w = seam_op_tensor(c, DEMO_GEMM_W), *y = seam_op_tensor(c, DEMO_GEMM_Y);
+    const uint16_t *xp = (const uint16_t *)x->data + seam_op_int(c, DEMO_GEMM_X_OFF);
+    uint16_t *yp = (uint16_t *)y->data + seam_op_int(c, DEMO_GEMM_Y_OFF);
     gemm_key k;
     memset(&k, 0, sizeof k); /* padding bytes take part in the memcmp key */
     problem_shape(c, &k);
@@ -316,26 +285,6 @@ static seam_status gemm_run(const seam_op_call *c, seam_context *ctx, seam_strea
     gemm_problem *p = NULL;
     int fresh = 0;
     SEAM_TRY(find_problem(st, &k, &p, &fresh));
-    if (fresh) SEAM_TRY(probe_rows(st, p, &k, rows, w->data, xp, yp, seam_op_int(c, G_YOFF), (cudaStream_t)stream));
+    if (fresh) SEAM_TRY(probe_rows(st, p, &k, rows, w->data, xp, yp, seam_op_int(c, DEMO_GEMM_Y_OFF), (cudaStream_t)stream));
     return matmul(st, p, &k, rows, w->data, xp, yp, (cudaStream_t)stream);
-}
-
-seam_status demo_register_ops(seam_registry *reg, demo_gemm_state *gemm) {
-    SEAM_CHECK_PTR(reg);
-    seam_op op;
-    memset(&op, 0, sizeof op);
-    op.name = "demo_gemm";
-    op.flags = SEAM_OP_CAPTURABLE;
-    op.num_args = G_NUM;
-    const char *names[G_NUM] = {"x", "w", "y", "x_off", "x_bstride", "y_off", "y_bstride"};
-    for (int i = 0; i < G_NUM; i++) {
-        op.arg_kinds[i] = i < 3 ? SEAM_ARG_TENSOR : SEAM_ARG_INT;
-        op.arg_names[i] = names[i];
-    }
-    op.mutates = 1u << G_Y;
-    op.check = gemm_check;
-    op.run = gemm_run;
-    op.user_data = gemm;
-    SEAM_TRY(seam_registry_register(reg, &op, NULL));
-    return demo_register_kernel_ops(reg);
 }

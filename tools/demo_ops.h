@@ -47,9 +47,25 @@ int demo_gemm_fallbacks(const demo_gemm_state *st);
 int demo_gemm_probe_failures(const demo_gemm_state *st);
 int demo_gemm_problems(const demo_gemm_state *st);
 
-/* Registers the demo ops. gemm may be NULL (a host-only plan): demo_gemm is then
- * registered with a run that reports SEAM_ERR_NO_DEVICE. */
-seam_status demo_register_ops(seam_registry *reg, demo_gemm_state *gemm);
+/* demo_gemm's arguments: x, w, y, then the element offsets and per-head strides. */
+enum demo_gemm_arg {
+    DEMO_GEMM_X = 0,
+    DEMO_GEMM_W,
+    DEMO_GEMM_Y,
+    DEMO_GEMM_X_OFF,
+    DEMO_GEMM_X_BSTRIDE,
+    DEMO_GEMM_Y_OFF,
+    DEMO_GEMM_Y_BSTRIDE,
+    DEMO_GEMM_NUM_ARGS
+};
+
+/* demo_gemm's run (demo_gemm.c, cuBLASLt): the op's user_data is the demo_gemm_state. */
+seam_status demo_gemm_run(const seam_op_call *call, seam_context *ctx, seam_stream stream);
+
+/* Registers the demo ops (demo_ops.c). The GEMM is bound to gemm_run with gemm as its state
+ * (seam-demo passes demo_gemm_run); both NULL for a host-only plan, where demo_gemm then
+ * reports SEAM_ERR_NO_DEVICE if run. Planning needs no cuBLAS. */
+seam_status demo_register_ops(seam_registry *reg, seam_op_run_fn gemm_run, demo_gemm_state *gemm);
 
 /* Device helpers for the model's set-up (not ops): deterministic pseudo-random fills. */
 /* bf16 values uniform in [center - scale, center + scale), from (seed, index). */

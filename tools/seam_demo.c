@@ -319,7 +319,7 @@ static int print_plan(const options *o, const batch_desc *b, const demo_dims *d,
         TRY_MAIN("seam_context_set_batch", seam_context_set_batch(ctx, &sb));
         seam_registry *reg;
         TRY_MAIN("seam_registry_create", seam_registry_create(&reg));
-        TRY_MAIN("registering the demo ops", demo_register_ops(reg, NULL));
+        TRY_MAIN("registering the demo ops", demo_register_ops(reg, NULL, NULL));
         demo_model m;
         TRY_MAIN("demo_model_create (plan)", demo_model_create(&m, d, d->layers, d->layers, o->seed, 0, NULL));
         seam_program *prog;
@@ -426,7 +426,7 @@ static int run_mode(int mode, const options *o, const batch_desc *b, const demo_
     TRY_MAIN("seam_context_set_batch", seam_context_set_batch(ctx, &sb));
     seam_registry *reg;
     TRY_MAIN("seam_registry_create", seam_registry_create(&reg));
-    TRY_MAIN("registering the demo ops", demo_register_ops(reg, gemm));
+    TRY_MAIN("registering the demo ops", demo_register_ops(reg, demo_gemm_run, gemm));
     seam_program *prog;
     int out_id;
     TRY_MAIN("seam_program_create", seam_program_create(&prog, reg));
