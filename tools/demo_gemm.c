@@ -161,38 +161,46 @@ static seam_status make_descs(gemm_descs *g, const gemm_key *k, int rows) {
     return SEAM_OK;
 }
 
-/* The heuristic's first algorithm for this problem at `rows`, without split-K. */
-static seam_status pick_algo(demo_gemm_state *st, const gemm_key *k, int rows, cublasLtMatmulAlgo_t *algo) {
+/* The heuristic's first algorithm for this problem at `rows`: without split-K when cuBLASLt
+ * offers one (*relaxed = 0), else its first choice of any kind (*relaxed = 1: the problem
+ * cannot be expected to be row-invariant). */
+static seam_status pick_algo(demo_gemm_state *st, const gemm_key *k, int rows, cublasLtMatmulAlgo_t *algo,
+                             int *relaxed) {
     gemm_descs g;
     SEAM_TRY(make_descs(&g, k, rows));
-    cublasLtMatmulPreferenceOpaque_t pref;
-    uint64_t ws = WORKSPACE_BYTES;
-    uint32_t scheme = CUBLASLT_REDUCTION_SCHEME_NONE;
-    uint32_t align_a = 256, align_b = (uint32_t)k->align_x, align_d = (uint32_t)k->align_y;
-    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceInit(&pref));
-    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
-    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &scheme, sizeof scheme));
-    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a, sizeof align_a));
-    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b, sizeof align_b));
-    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_d, sizeof align_d));
-    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d, sizeof align_d));
-    cublasLtMatmulHeuristicResult_t res[8];
-    int found = 0;
-    SEAM_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(st->handle, &g.op, &g.a, &g.b, &g.d, &g.d, &pref, 8, res, &found));
-    for (int i = 0; i < found; i++) {
-        int32_t splitk = 1;
-        size_t written = 0;
-        if (res[i].state != CUBLAS_STATUS_SUCCESS) continue;
-        SEAM_CUBLAS_CHECK(cublasLtMatmulAlgoConfigGetAttribute(&res[i].algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
-                                                               &splitk, sizeof splitk, &written));
-        if (splitk <= 1) {
-            *algo = res[i].algo;
-            return SEAM_OK;
+    for (int pass = 0; pass < 2; pass++) {
+        cublasLtMatmulPreferenceOpaque_t pref;
+        uint64_t ws = WORKSPACE_BYTES;
+        uint32_t scheme = pass == 0 ? CUBLASLT_REDUCTION_SCHEME_NONE : CUBLASLT_REDUCTION_SCHEME_MASK;
+        uint32_t align_a = 256, align_b = (uint32_t)k->align_x, align_d = (uint32_t)k->align_y;
+        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceInit(&pref));
+        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &scheme, sizeof scheme));
+        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a, sizeof align_a));
+        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b, sizeof align_b));
+        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_d, sizeof align_d));
+        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d, sizeof align_d));
+        cublasLtMatmulHeuristicResult_t res[8];
+        int found = 0;
+        cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(st->handle, &g.op, &g.a, &g.b, &g.d, &g.d, &pref, 8, res, &found);
+        if (hs == CUBLAS_STATUS_NOT_SUPPORTED) found = 0; /* nothing for these preferences */
+        else SEAM_CUBLAS_CHECK(hs);
+        for (int i = 0; i < found; i++) {
+            int32_t splitk = 1;
+            size_t written = 0;
+            if (res[i].state != CUBLAS_STATUS_SUCCESS) continue;
+            SEAM_CUBLAS_CHECK(cublasLtMatmulAlgoConfigGetAttribute(&res[i].algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
+                                                                   &splitk, sizeof splitk, &written));
+            if (pass == 1 || splitk <= 1) {
+                *algo = res[i].algo;
+                *relaxed = pass;
+                return SEAM_OK;
+            }
         }
     }
     return seam_fail(SEAM_ERR_UNSUPPORTED, "demo_gemm",
-                     "cuBLASLt has no algorithm without split-K for out=%lld in=%lld batch=%lld rows=%d "
-                     "(%d candidates)", (long long)k->out, (long long)k->in, (long long)k->batch, rows, found);
+                     "cuBLASLt has no algorithm for out=%lld in=%lld batch=%lld rows=%d (x align %d, y align %d)",
+                     (long long)k->out, (long long)k->in, (long long)k->batch, rows, k->align_x, k->align_y);
 }
 
 static seam_status find_problem(demo_gemm_state *st, const gemm_key *k, gemm_problem **out, int *fresh) {
@@ -207,7 +215,14 @@ static seam_status find_problem(demo_gemm_state *st, const gemm_key *k, gemm_pro
     gemm_problem *p = &st->problems[st->num_problems];
     memset(p, 0, sizeof *p);
     p->key = *k;
-    SEAM_TRY(pick_algo(st, k, st->max_rows, &p->algo));
+    int relaxed = 0;
+    SEAM_TRY(pick_algo(st, k, st->max_rows, &p->algo, &relaxed));
+    if (relaxed) {
+        seam_log(SEAM_LOG_WARN, "demo_gemm: out=%lld in=%lld batch=%lld: no algorithm without split-K; rows may "
+                 "differ between row counts", (long long)k->out, (long long)k->in, (long long)k->batch);
+        p->fallback = 1;
+        st->fallbacks++;
+    }
     st->num_problems++;
     *out = p;
     *fresh = 1;
@@ -224,7 +239,8 @@ static seam_status matmul(demo_gemm_state *st, gemm_problem *p, const gemm_key *
         cublasStatus_t b = cublasLtMatmulAlgoCheck(st->handle, &g.op, &g.a, &g.b, &g.d, &g.d, &p->algo, &r);
         p->checked_ok = b == CUBLAS_STATUS_SUCCESS && r.workspaceSize <= WORKSPACE_BYTES;
         if (!p->checked_ok) {
-            SEAM_TRY(pick_algo(st, k, rows, &p->own));
+            int relaxed = 0;
+            SEAM_TRY(pick_algo(st, k, rows, &p->own, &relaxed));
             if (!p->fallback) st->fallbacks++;
             p->fallback = 1;
         }
