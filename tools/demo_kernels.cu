@@ -145,6 +145,17 @@ __global__ void compare_kernel(const uint16_t *a, const uint16_t *b, int rows, i
     if (local) atomicAdd(differing, local);
 }
 
+/* dst row i = src row slots[i] (rows of row_bytes bytes, 4-byte multiples). */
+__global__ void gather_rows_kernel(uint32_t *dst, const uint32_t *src, int64_t row_words, const int32_t *slots,
+                                   int n) {
+    int64_t total = (int64_t)n * row_words;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t r = i / row_words, w = i % row_words;
+        dst[i] = src[(int64_t)slots[r] * row_words + w];
+    }
+}
+
 /* ---- op bindings ----------------------------------------------------------------------- */
 
 seam_status device_counts(seam_context *ctx, const int32_t **counts, const seam_batch_view **v) {
@@ -371,6 +382,21 @@ extern "C" seam_status demo_count_differing(const void *a, const void *b, int ro
     if (n == 0) return SEAM_OK;
     compare_kernel<<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>((const uint16_t *)a, (const uint16_t *)b, rows,
                                                                         ld, batch, bstride, width, differing_device);
+    SEAM_CUDA_CHECK_LAUNCH();
+    return SEAM_OK;
+}
+
+extern "C" seam_status demo_gather_rows(void *dst, const void *src, int64_t row_bytes, const int32_t *slots_device,
+                                        int n, seam_stream stream) {
+    SEAM_CHECK_PTR(dst);
+    SEAM_CHECK_PTR(src);
+    SEAM_CHECK_PTR(slots_device);
+    SEAM_CHECK_ARG(row_bytes > 0 && row_bytes % 4 == 0, "row_bytes=%lld is not a positive multiple of 4",
+                   (long long)row_bytes);
+    if (n <= 0) return SEAM_OK;
+    int64_t total = (int64_t)n * (row_bytes / 4);
+    gather_rows_kernel<<<blocks_for(total), kThreads, 0, (cudaStream_t)stream>>>(
+        (uint32_t *)dst, (const uint32_t *)src, row_bytes / 4, slots_device, n);
     SEAM_CUDA_CHECK_LAUNCH();
     return SEAM_OK;
 }

@@ -75,6 +75,9 @@ seam_status demo_fill_bf16(void *dst, int64_t n, uint64_t seed, float center, fl
  * b * bstride + j), counted into *differing_device (device memory, reset first). */
 seam_status demo_count_differing(const void *a, const void *b, int rows, int64_t ld, int batch, int64_t bstride,
                                  int width, unsigned long long *differing_device, seam_stream stream);
+/* Row i of dst = row slots_device[i] of src (rows of row_bytes bytes, a multiple of 4). */
+seam_status demo_gather_rows(void *dst, const void *src, int64_t row_bytes, const int32_t *slots_device, int n,
+                             seam_stream stream);
 /* int32 dst[i] = first + i. */
 seam_status demo_fill_iota(int32_t *dst, int64_t n, int32_t first, seam_stream stream);
 

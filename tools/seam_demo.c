@@ -65,7 +65,11 @@ typedef struct mode_result {
     seam_graph_stats stats;
     seam_graph_dispatch dispatch;
     uint16_t *out; /* [tokens, hidden] bf16 */
+    uint8_t *caches; /* per cache set: the new tokens' k cache rows, scales and latent rows */
 } mode_result;
+
+/* Bytes per new token of one cache set in mode_result.caches: k (128), scale (4), latent. */
+#define CACHE_ROW_BYTES (SEAM_INDEXER_HEAD_DIM + 4 + SEAM_MLA_QK_DIM * 2)
 
 static int fail(const char *what, seam_status s) {
     fprintf(stderr, "seam-demo: %s: %s: %s\n", what, seam_status_string(s), seam_last_error());
@@ -415,8 +419,32 @@ static int prefill_prefixes(seam_context *ctx, seam_graph *g, const batch_desc *
     return 0;
 }
 
+/* The new tokens' rows of every cache set (what each layer stored this forward), for
+ * locating the first layer where two modes part. */
+static int gather_caches(const demo_model *m, const batch_desc *b, const int32_t *slots_device, seam_stream stream,
+                         mode_result *r) {
+    const size_t n = (size_t)b->tokens, per_set = n * CACHE_ROW_BYTES;
+    r->caches = malloc(per_set * (size_t)m->cache_sets);
+    void *tmp;
+    if (!r->caches) return fail("host allocation", SEAM_ERR_OUT_OF_MEMORY);
+    CUDA_MAIN(cudaMalloc(&tmp, per_set));
+    for (int c = 0; c < m->cache_sets; c++) {
+        uint8_t *k = tmp, *sc = k + n * SEAM_INDEXER_HEAD_DIM, *lat = sc + n * 4;
+        TRY_MAIN("gathering k", demo_gather_rows(k, m->caches[c].k_cache, SEAM_INDEXER_HEAD_DIM, slots_device, b->tokens, stream));
+        TRY_MAIN("gathering scales", demo_gather_rows(sc, m->caches[c].k_scales, 4, slots_device, b->tokens, stream));
+        TRY_MAIN("gathering latents", demo_gather_rows(lat, m->caches[c].latent, SEAM_MLA_QK_DIM * 2, slots_device,
+                                                       b->tokens, stream));
+        CUDA_MAIN(cudaMemcpyAsync(r->caches + per_set * (size_t)c, tmp, per_set, cudaMemcpyDeviceToHost,
+                                  (cudaStream_t)stream));
+    }
+    CUDA_MAIN(cudaStreamSynchronize((cudaStream_t)stream));
+    CUDA_MAIN(cudaFree(tmp));
+    return 0;
+}
+
 static int run_mode(int mode, const options *o, const batch_desc *b, const demo_dims *d, const seam_config *env,
-                    demo_model *m, demo_gemm_state *gemm, seam_stream stream, mode_result *r) {
+                    demo_model *m, demo_gemm_state *gemm, const int32_t *slots_device, seam_stream stream,
+                    mode_result *r) {
     seam_config cfg = *env;
     mode_config(&cfg, mode, o);
     seam_context_params p = context_params(o, b, d, &cfg, 0, stream);
@@ -456,6 +484,7 @@ static int run_mode(int mode, const options *o, const batch_desc *b, const demo_
     r->out = malloc(out_bytes);
     if (!r->out) return fail("host allocation", SEAM_ERR_OUT_OF_MEMORY);
     CUDA_MAIN(cudaMemcpy(r->out, out.data, out_bytes, cudaMemcpyDeviceToHost));
+    if (gather_caches(m, b, slots_device, stream, r)) return 1;
 
     /* timing: set_batch + run per forward, as an engine's step does */
     cudaEvent_t ev[2];
@@ -625,10 +654,13 @@ int main(int argc, char **argv) {
                  demo_gemm_state_create(&gemm, d.max_tokens, (size_t)d.max_tokens * (size_t)widest * 2));
     }
 
+    int32_t *slots_device;
+    CUDA_MAIN(cudaMalloc((void **)&slots_device, (size_t)b.tokens * 4));
+    CUDA_MAIN(cudaMemcpy(slots_device, b.out_cache_loc, (size_t)b.tokens * 4, cudaMemcpyHostToDevice));
     mode_result res[NUM_MODES];
     memset(res, 0, sizeof res);
     for (int mode = 0; mode < NUM_MODES; mode++)
-        if (run_mode(mode, &o, &b, &d, &env, &m, gemm, (seam_stream)stream, &res[mode])) return 1;
+        if (run_mode(mode, &o, &b, &d, &env, &m, gemm, slots_device, (seam_stream)stream, &res[mode])) return 1;
 
     /* agreement */
     size_t n = (size_t)b.tokens * (size_t)d.hidden;
@@ -654,6 +686,27 @@ int main(int argc, char **argv) {
                    ag[mode].first % (size_t)d.hidden, bf16_to_float(res[0].out[ag[mode].first]),
                    bf16_to_float(res[mode].out[ag[mode].first]));
         printf("\n");
+    }
+    /* where they part: the first cache set (layer) whose stored keys or latents differ */
+    for (int mode = 1; mode < NUM_MODES; mode++) {
+        const size_t per_set = (size_t)b.tokens * CACHE_ROW_BYTES, nk = (size_t)b.tokens * (SEAM_INDEXER_HEAD_DIM + 4);
+        int first = -1;
+        size_t kdiff = 0, ldiff = 0;
+        for (int c = 0; c < m.cache_sets && first < 0; c++) {
+            const uint8_t *x = res[0].caches + per_set * (size_t)c, *y = res[mode].caches + per_set * (size_t)c;
+            for (size_t i = 0; i < per_set; i++) {
+                if (x[i] == y[i]) continue;
+                if (i < nk) kdiff++;
+                else ldiff++;
+            }
+            if (kdiff || ldiff) first = c;
+        }
+        if (first < 0)
+            printf("  %-10s caches: the new tokens' indexer keys and latents agree bit for bit in every layer\n",
+                   mode_names[mode]);
+        else
+            printf("  %-10s caches: first difference in %s %d (%zu indexer key/scale bytes, %zu latent bytes differ)\n",
+                   mode_names[mode], m.cache_sets == d.layers ? "layer" : "cache set", first, kdiff, ldiff);
     }
     if (bitwise_expected) printf("  criterion: bit for bit (deterministic top-k, row-invariant GEMM algorithms)\n");
     else
@@ -726,7 +779,8 @@ int main(int argc, char **argv) {
         }
     }
 
-    for (int mode = 0; mode < NUM_MODES; mode++) free(res[mode].out);
+    for (int mode = 0; mode < NUM_MODES; mode++) free(res[mode].out), free(res[mode].caches);
+    cudaFree(slots_device);
     demo_gemm_state_destroy(gemm);
     demo_model_destroy(&m);
     cudaStreamDestroy(stream);
