@@ -687,6 +687,17 @@ int main(int argc, char **argv) {
                    bf16_to_float(res[mode].out[ag[mode].first]));
         printf("\n");
     }
+    /* the replay modes must have replayed: every piece captured, the batch in a bucket */
+    for (int mode = 1; mode < NUM_MODES; mode++) {
+        const mode_result *r = &res[mode];
+        if (r->dispatch.bucket < 0) {
+            printf("  %-10s ran eagerly: %d tokens are above the largest bucket\n", mode_names[mode], b.tokens);
+        } else if (!r->dispatch.replay || r->stats.num_eager_pieces) {
+            printf("  %-10s FAIL: %d of %d pieces did not capture and ran eagerly (see the warnings)\n",
+                   mode_names[mode], r->stats.num_eager_pieces, r->stats.num_pieces);
+            ok = 0;
+        }
+    }
     /* where they part: the first cache set (layer) whose stored keys or latents differ */
     for (int mode = 1; mode < NUM_MODES; mode++) {
         const size_t per_set = (size_t)b.tokens * CACHE_ROW_BYTES, nk = (size_t)b.tokens * (SEAM_INDEXER_HEAD_DIM + 4);
