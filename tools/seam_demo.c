@@ -699,6 +699,7 @@ int main(int argc, char **argv) {
         }
     }
     /* where they part: the first cache set (layer) whose stored keys or latents differ */
+    int first_diff[NUM_MODES] = {-1, -1, -1};
     for (int mode = 1; mode < NUM_MODES; mode++) {
         const size_t per_set = (size_t)b.tokens * CACHE_ROW_BYTES, nk = (size_t)b.tokens * (SEAM_INDEXER_HEAD_DIM + 4);
         int first = -1;
@@ -712,6 +713,7 @@ int main(int argc, char **argv) {
             }
             if (kdiff || ldiff) first = c;
         }
+        first_diff[mode] = first;
         if (first < 0)
             printf("  %-10s caches: the new tokens' indexer keys and latents agree bit for bit in every layer\n",
                    mode_names[mode]);
@@ -770,14 +772,17 @@ int main(int argc, char **argv) {
             fprintf(f, "  \"topk_deterministic\": %d,\n  \"agreement\": {\"bitwise_expected\": %d, \"ok\": %d", deterministic,
                     bitwise_expected, ok);
             for (int mode = 1; mode < NUM_MODES; mode++)
-                fprintf(f, ", \"%s\": {\"differing\": %zu, \"max_abs\": %.6g, \"mean_abs\": %.6g}", mode_names[mode],
-                        ag[mode].differing, ag[mode].max_abs, ag[mode].mean_abs);
+                fprintf(f, ", \"%s\": {\"differing\": %zu, \"max_abs\": %.6g, \"mean_abs\": %.6g, "
+                           "\"first_differing_cache_set\": %d}", mode_names[mode], ag[mode].differing, ag[mode].max_abs,
+                        ag[mode].mean_abs, first_diff[mode]);
+            fprintf(f, ", \"gemm_problems\": %d, \"gemm_not_row_invariant\": %d", demo_gemm_problems(gemm),
+                    gemm_fallbacks);
             fprintf(f, "},\n  \"iters\": %d,\n  \"modes\": [\n", o.iters);
             for (int mode = 0; mode < NUM_MODES; mode++) {
                 const mode_result *r = &res[mode];
                 fprintf(f, "    {\"mode\": \"%s\", \"median_ms\": %.4f, \"p10_ms\": %.4f, \"p90_ms\": %.4f, "
                            "\"host_ms\": %.4f, \"speedup\": %.4f, \"replay\": %d, \"graph_launches\": %d, "
-                           "\"split_ops\": %d, \"calls\": %d, \"buckets\": %d, \"capture_ms\": %.2f, \"build_ms\": %.2f, "
+                           "\"eager_calls\": %d, \"calls\": %d, \"buckets\": %d, \"capture_ms\": %.2f, \"build_ms\": %.2f, "
                            "\"arena_bytes\": %zu}%s\n", mode_names[mode], r->median_ms, r->p10_ms, r->p90_ms, r->host_ms,
                         res[0].median_ms / r->median_ms, r->dispatch.replay, r->dispatch.replay ? r->stats.num_pieces : 0,
                         r->dispatch.replay ? r->stats.num_split_ops : r->stats.num_calls, r->stats.num_calls,
