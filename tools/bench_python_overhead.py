@@ -4,8 +4,9 @@
 
   topk call    host wall time per seam.topk call on a tiny input (1 x 64, k = 8), 200 calls
                back to back then a synchronize, median of reps: the full wrapper (argument
-               checks on torch tensors, params struct) and the bare ctypes call with a
-               prebuilt params struct (the floor of any ctypes binding)
+               checks on torch tensors, params struct), a prepared Launch (checked once,
+               seam.launch) and the bare ctypes call with a prebuilt params struct (the floor
+               of any ctypes binding)
   forward      the replayed forward of seam-bench-call built from Python (L layers of
                rms_norm, hadamard, topk_broadcast_split on a world of one), decode batch:
                latency (run + synchronize), throughput (runs back to back), set_batch + run
@@ -76,7 +77,9 @@ def bench_topk():
     def bare():
         fn(ref, handle)
 
-    return per_call_us(wrapper, stream.synchronize), per_call_us(bare, stream.synchronize)
+    prepared = seam.topk(scores, lengths, k=8, out=out, workspace=ws, stream=h, prepare=True)
+    return (per_call_us(wrapper, stream.synchronize), per_call_us(prepared, stream.synchronize),
+            per_call_us(bare, stream.synchronize))
 
 
 def bench_forward(layers, tokens, iters):
@@ -160,11 +163,12 @@ def main():
                         str(a.tokens), "--iters", str(a.iters), "--json", f.name], check=True,
                        env=env, stdout=subprocess.DEVNULL)
         c = json.load(open(f.name))
-    wrapper_us, bare_us = bench_topk()
+    wrapper_us, prepared_us, bare_us = bench_topk()
     py = bench_forward(a.layers, a.tokens, a.iters)
     cf = c["forward"]
 
     rows = [("topk call, seam.topk wrapper (us)", c["topk_call_us"], wrapper_us, "abs", 5.0),
+            ("topk call, prepared Launch (us)", c["topk_call_us"], prepared_us, "abs", 5.0),
             ("topk call, bare ctypes (us)", c["topk_call_us"], bare_us, "abs", 5.0),
             ("forward run+sync latency (us)", cf["latency_us"], py["latency_us"], "rel", 2.0),
             ("forward runs back to back (us)", cf["throughput_us"], py["throughput_us"], "rel",
@@ -174,6 +178,7 @@ def main():
           f"{py['pieces']} pieces, {py['split_ops']} split ops)")
     print(f"{'measure':38s} {'C':>9s} {'Python':>9s} {'added':>12s}  goal")
     out = {"device": c["device"], "c": c, "python": {"topk_wrapper_us": wrapper_us,
+                                                      "topk_prepared_us": prepared_us,
                                                       "topk_bare_ctypes_us": bare_us,
                                                       "forward": py}, "rows": []}
     for name, cv, pv, kind, goal in rows:

@@ -1,12 +1,14 @@
 """The DSA indexer kernels (include/seam/indexer.h) on torch/CuPy arrays: the fp8 k-cache
 store, the logits (ragged prefill; paged decode and NextN, native and expanded, and
 request-grouped rows), positions -> cache slots, and the index top-k op (logits -> top-k ->
-slots, on a context's batch). fp8 arguments accept torch.float8_e4m3fn or uint8 views."""
+slots, on a context's batch). fp8 arguments accept torch.float8_e4m3fn or uint8 views.
+The kernel wrappers take prepare=True to return a seam.launch.Launch."""
 
 import ctypes as C
 
 from . import _abi
-from ._lib import check, declare, fail_here, lib
+from ._lib import declare, fail_here, lib
+from .launch import launch
 from .tensors import default_stream, device_array, optional, ptr
 
 declare("seam_indexer_k_store", C.c_int, C.POINTER(_abi.IndexerKStoreParams), C.c_void_p)
@@ -40,7 +42,7 @@ def _cache_slots(arr, name):
     return arr.shape[0] * (arr.shape[1] if len(arr.shape) == 3 else 1)
 
 
-def k_store(key, out_cache_loc, k_cache, k_scales, num_tokens=None, stream=None):
+def k_store(key, out_cache_loc, k_cache, k_scales, num_tokens=None, stream=None, prepare=False):
     """key bf16 [tokens, 128] -> k_cache fp8 [slots, 128] and k_scales f32 [slots] at
     out_cache_loc i32 [tokens] (< 0 skips); num_tokens (device i32) bounds the real rows."""
     k = device_array(key, "key", "bf16", ndim=2, shape=(None, HEAD_DIM))
@@ -55,7 +57,8 @@ def k_store(key, out_cache_loc, k_cache, k_scales, num_tokens=None, stream=None)
     nt = optional(num_tokens, "num_tokens", "i32", ndim=1, device=dev)
     p = _abi.sized(_abi.IndexerKStoreParams, tokens=k.shape[0], key=k.ptr, out_cache_loc=loc.ptr,
                    num_tokens_device=ptr(nt), k_cache=cache.ptr, k_scales=sc.ptr, num_slots=slots)
-    check(lib.seam_indexer_k_store(C.byref(p), default_stream(key, stream)))
+    return launch(lib.seam_indexer_k_store, p, default_stream(key, stream),
+                  (key, out_cache_loc, num_tokens), k_cache, prepare)
 
 
 def _numel(arr):
@@ -75,7 +78,7 @@ def _logits_out(logits, rows, stride, like):
 
 
 def logits_ragged(q, weights, k, k_scales, row_starts, lengths, logits=None, stride=None,
-                  algo="auto", stream=None):
+                  algo="auto", stream=None, prepare=False):
     """Prefill logits over ragged keys: q fp8 [rows, heads, 128], weights f32 [rows, heads],
     k fp8 [keys, 128], k_scales f32 [keys]; row t sees keys [row_starts[t], +lengths[t]).
     Returns logits f32 [rows, stride] (allocated as -inf when not given)."""
@@ -91,14 +94,14 @@ def logits_ragged(q, weights, k, k_scales, row_starts, lengths, logits=None, str
     p = _abi.sized(_abi.IndexerLogitsRaggedParams, rows=rows, heads=heads, keys=ka.shape[0],
                    stride=lo.shape[1], q=qa.ptr, weights=w.ptr, k=ka.ptr, k_scales=sc.ptr,
                    row_starts=rs.ptr, lengths=ln.ptr, logits=lo.ptr, algo=_algo(algo))
-    check(lib.seam_indexer_logits_ragged(C.byref(p), default_stream(q, stream)))
-    return logits
+    return launch(lib.seam_indexer_logits_ragged, p, default_stream(q, stream),
+                  (q, weights, k, k_scales, row_starts, lengths), logits, prepare)
 
 
 def logits_paged(q, weights, k_cache, k_scales, block_table, context_lens, logits=None,
                  stride=None, next_n=1, page_size=None, row_to_req=None, table_stride=None,
                  table_stride_device=None, context_lens_stride=0, cu_seqlens_q=None,
-                 num_requests=None, max_requests=0, algo="auto", stream=None):
+                 num_requests=None, max_requests=0, algo="auto", stream=None, prepare=False):
     """Decode / target-verify logits over the paged fp8 cache (see indexer.h): q fp8
     [groups * next_n, heads, 128], k_cache fp8 [pages, page_size, 128] (or [slots, 128] with
     page_size 1), block_table i32 [*, table_stride], context_lens i32 [groups][stride].
@@ -131,12 +134,13 @@ def logits_paged(q, weights, k_cache, k_scales, block_table, context_lens, logit
                    table_stride_device=ptr(tsd), row_to_req=ptr(rq), context_lens=cl.ptr,
                    context_lens_stride=context_lens_stride, logits=lo.ptr, algo=_algo(algo),
                    cu_seqlens_q=ptr(cu), num_requests_device=ptr(nr), max_requests=max_requests)
-    check(lib.seam_indexer_logits_paged(C.byref(p), default_stream(q, stream)))
-    return logits
+    return launch(lib.seam_indexer_logits_paged, p, default_stream(q, stream),
+                  (q, weights, k_cache, k_scales, block_table, context_lens, row_to_req,
+                   table_stride_device, cu_seqlens_q, num_requests), logits, prepare)
 
 
 def positions_to_slots(indices, block_table, page_size, row_to_req=None, table_stride=None,
-                       table_stride_device=None, stream=None):
+                       table_stride_device=None, stream=None, prepare=False):
     """In place on indices i32 [rows, k]: key positions -> cache slots through the block
     table (-1 stays -1). Returns indices."""
     ix = device_array(indices, "indices", "i32", ndim=2)
@@ -148,8 +152,8 @@ def positions_to_slots(indices, block_table, page_size, row_to_req=None, table_s
                    page_size=page_size, block_table=bt.ptr,
                    table_stride=table_stride if table_stride is not None else bt.shape[1],
                    table_stride_device=ptr(tsd), row_to_req=ptr(rq))
-    check(lib.seam_indexer_positions_to_slots(C.byref(p), default_stream(indices, stream)))
-    return indices
+    return launch(lib.seam_indexer_positions_to_slots, p, default_stream(indices, stream),
+                  (block_table, row_to_req, table_stride_device), indices, prepare)
 
 
 def index_topk(registry, ctx, logits, out, logits_layout="paged", output="slots", stream=None):

@@ -1,11 +1,13 @@
 """The layer kernels (include/seam/layers.h) on torch/CuPy arrays: hadamard, rms_norm,
 layer_norm, rope, sparse_attention. Outputs are allocated with torch when not given. Every
-function runs on `stream` (default: torch's current stream for torch tensors)."""
+function runs on `stream` (default: torch's current stream for torch tensors); prepare=True
+returns a seam.launch.Launch instead of launching."""
 
 import ctypes as C
 
 from . import _abi
 from ._lib import check, declare, fail_here, lib
+from .launch import launch
 from .tensors import default_stream, device_array, optional, ptr
 
 for _name, _cls in (("seam_hadamard", _abi.HadamardParams), ("seam_norm", _abi.NormParams),
@@ -31,7 +33,7 @@ def _num_tokens(num_tokens, dev):
     return optional(num_tokens, "num_tokens", "i32", ndim=1, device=dev)
 
 
-def hadamard(x, out=None, scale=HADAMARD_SCALE, num_tokens=None, stream=None):
+def hadamard(x, out=None, scale=HADAMARD_SCALE, num_tokens=None, stream=None, prepare=False):
     """out[t, h] = scale * H_128 x[t, h] over x bf16 [tokens, heads, 128]; out may be x."""
     a = device_array(x, "x", "bf16", ndim=3, shape=(None, None, HADAMARD_DIM), contiguous="rows")
     if out is None:
@@ -41,11 +43,11 @@ def hadamard(x, out=None, scale=HADAMARD_SCALE, num_tokens=None, stream=None):
     p = _abi.sized(_abi.HadamardParams, tokens=a.shape[0], heads=a.shape[1], x=a.ptr,
                    x_token_stride=a.token_stride(), out=o.ptr, out_token_stride=o.token_stride(),
                    scale=scale, num_tokens=ptr(nt))
-    check(lib.seam_hadamard(C.byref(p), default_stream(x, stream)))
-    return out
+    return launch(lib.seam_hadamard, p, default_stream(x, stream), (x, num_tokens), out,
+                  prepare)
 
 
-def _norm(kind, x, weight, bias, out, residual, eps, num_tokens, stream):
+def _norm(kind, x, weight, bias, out, residual, eps, num_tokens, stream, prepare):
     a = device_array(x, "x", "bf16", ndim=2, contiguous="rows")
     tokens, hidden = a.shape
     w = device_array(weight, "weight", ("f32", "bf16"), ndim=1, shape=(hidden,), device=a.device)
@@ -63,24 +65,25 @@ def _norm(kind, x, weight, bias, out, residual, eps, num_tokens, stream):
                    residual=ptr(r), residual_token_stride=r.token_stride() if r else 0,
                    weight=w.ptr, bias=ptr(b), param_dtype=0 if w.dtype == 0 else 1, eps=eps,
                    num_tokens=ptr(nt))
-    check(lib.seam_norm(C.byref(p), default_stream(x, stream)))
-    return out
+    return launch(lib.seam_norm, p, default_stream(x, stream),
+                  (x, weight, bias, residual, num_tokens), out, prepare)
 
 
-def rms_norm(x, weight, out=None, residual=None, eps=1e-6, num_tokens=None, stream=None):
+def rms_norm(x, weight, out=None, residual=None, eps=1e-6, num_tokens=None, stream=None,
+             prepare=False):
     """y = x * rsqrt(mean(x^2) + eps) * weight on bf16 [tokens, hidden]. With residual:
     residual <- x + residual first, and the updated residual is normalized."""
-    return _norm(0, x, weight, None, out, residual, eps, num_tokens, stream)
+    return _norm(0, x, weight, None, out, residual, eps, num_tokens, stream, prepare)
 
 
 def layer_norm(x, weight, bias=None, out=None, residual=None, eps=1e-6, num_tokens=None,
-               stream=None):
+               stream=None, prepare=False):
     """y = (x - mean) * rsqrt(var + eps) * weight + bias on bf16 [tokens, hidden]."""
-    return _norm(1, x, weight, bias, out, residual, eps, num_tokens, stream)
+    return _norm(1, x, weight, bias, out, residual, eps, num_tokens, stream, prepare)
 
 
 def rope(x, positions, rotary_dim, rotary_offset=0, style="neox", theta=10000.0,
-         cos_sin_cache=None, num_tokens=None, stream=None):
+         cos_sin_cache=None, num_tokens=None, stream=None, prepare=False):
     """Rotary embedding in place on x bf16 [tokens, heads, head_dim]; returns x."""
     if style not in ROPE_STYLES:
         fail_here(f"style={style!r} is not one of {sorted(ROPE_STYLES)}")
@@ -94,8 +97,8 @@ def rope(x, positions, rotary_dim, rotary_offset=0, style="neox", theta=10000.0,
                    x_token_stride=a.token_stride(), positions=pos.ptr, style=ROPE_STYLES[style],
                    theta=theta, cos_sin_cache=ptr(cache),
                    cache_positions=cache.shape[0] if cache else 0, num_tokens=ptr(nt))
-    check(lib.seam_rope(C.byref(p), default_stream(x, stream)))
-    return x
+    return launch(lib.seam_rope, p, default_stream(x, stream),
+                  (positions, cos_sin_cache, num_tokens), x, prepare)
 
 
 def sparse_attention_workspace_size(tokens, heads, topk):
@@ -105,7 +108,7 @@ def sparse_attention_workspace_size(tokens, heads, topk):
 
 
 def sparse_attention(q, kv, indices, scale, out=None, kernel="auto", workspace=None,
-                     num_tokens=None, stream=None):
+                     num_tokens=None, stream=None, prepare=False):
     """MLA sparse attention: q bf16 [tokens, heads, 576], kv bf16 [slots, 576] (or [pages,
     page_size, 576]), indices i32 [tokens, topk] -> out bf16 [tokens, heads, 512]. The split
     path's workspace is allocated with torch when not given."""
@@ -133,5 +136,5 @@ def sparse_attention(q, kv, indices, scale, out=None, kernel="auto", workspace=N
                    num_slots=slots, q=qa.ptr, kv=kva.ptr, indices=ix.ptr, out=o.ptr,
                    scale=scale, num_tokens=ptr(nt), kernel=ATTENTION_KERNELS[kernel],
                    workspace=ptr(ws), workspace_bytes=ws.shape[0] if ws else 0)
-    check(lib.seam_sparse_attention(C.byref(p), default_stream(q, stream)))
-    return out
+    return launch(lib.seam_sparse_attention, p, default_stream(q, stream),
+                  (q, kv, indices, workspace, num_tokens), out, prepare)

@@ -18,20 +18,36 @@ _TORCH = {"torch.float32": 0, "torch.float16": 1, "torch.bfloat16": 2,
 class DeviceArray:
     """A checked view: ptr, seam dtype, shape, strides (elements), device ordinal."""
 
-    def __init__(self, owner, ptr, dtype, shape, strides, device):
+    __slots__ = ("owner", "ptr", "dtype", "shape", "_strides", "device", "_contiguous")
+
+    def __init__(self, owner, ptr, dtype, shape, strides, device, contiguous=None):
+        """strides None: read from owner.stride() when first needed (torch)."""
         self.owner, self.ptr, self.dtype = owner, ptr, dtype
-        self.shape, self.strides, self.device = tuple(shape), tuple(strides), device
+        self.shape = shape if type(shape) is tuple or strides is None else tuple(shape)
+        self._strides = strides if strides is None else tuple(strides)
+        self.device, self._contiguous = device, contiguous
+
+    @property
+    def strides(self):
+        if self._strides is None:
+            self._strides = tuple(self.owner.stride())
+        return self._strides
 
     def contiguous(self):
-        expect = 1
-        for size, stride in zip(reversed(self.shape), reversed(self.strides)):
-            if size != 1 and stride != expect:
-                return False
-            expect *= size
-        return True
+        if self._contiguous is None:
+            expect, ok = 1, True
+            for size, stride in zip(reversed(self.shape), reversed(self.strides)):
+                if size != 1 and stride != expect:
+                    ok = False
+                    break
+                expect *= size
+            self._contiguous = ok
+        return self._contiguous
 
     def rows_contiguous(self):
         """Contiguous except for the stride of dimension 0 (a slice of a fused projection)."""
+        if self.contiguous():
+            return True
         inner = DeviceArray(None, 0, self.dtype, self.shape[1:], self.strides[1:], None)
         row = 1
         for size in self.shape[1:]:
@@ -41,7 +57,9 @@ class DeviceArray:
 
     def token_stride(self):
         """Elements between rows (0 when the array is contiguous: the launchers' default)."""
-        return 0 if self.contiguous() or not self.shape or self.shape[0] <= 1 else self.strides[0]
+        if self.contiguous() or not self.shape or self.shape[0] <= 1:
+            return 0
+        return self.strides[0]
 
     def tensor(self, token_dim=-1):
         """The seam_tensor describing this array (for program externals and op calls)."""
@@ -133,8 +151,18 @@ _capsule_pointer.argtypes = [C.py_object, C.c_char_p]
 _KDL_CUDA = 2
 
 
+# Per-call cost matters (an engine calls ops every forward): answers are cached by type and
+# by torch dtype object, and torch's own C methods check contiguity.
+_torch_types = {}
+_torch_dtypes = {}
+
+
 def _is_torch(obj):
-    return type(obj).__module__.startswith("torch") and hasattr(obj, "data_ptr")
+    t = type(obj)
+    known = _torch_types.get(t)
+    if known is None:
+        known = _torch_types[t] = t.__module__.startswith("torch") and hasattr(t, "data_ptr")
+    return known
 
 
 def _from_torch(obj, name):
@@ -142,10 +170,25 @@ def _from_torch(obj, name):
     also has no bf16 or fp8)."""
     if not obj.is_cuda:
         fail_here(f"{name}: a torch tensor on {obj.device}, expected CUDA memory")
-    dtype = _TORCH.get(str(obj.dtype))
+    dtype = _torch_dtypes.get(obj.dtype)
     if dtype is None:
-        fail_here(f"{name}: unsupported dtype {obj.dtype}")
-    return DeviceArray(obj, obj.data_ptr(), dtype, obj.shape, obj.stride(), obj.device.index)
+        dtype = _TORCH.get(str(obj.dtype))
+        if dtype is None:
+            fail_here(f"{name}: unsupported dtype {obj.dtype}")
+        _torch_dtypes[obj.dtype] = dtype
+    return DeviceArray(obj, obj.data_ptr(), dtype, obj.shape, None, obj.get_device(),
+                       obj.is_contiguous())
+
+
+_allowed_cache = {}
+
+
+def _allowed(dtype):
+    codes = _allowed_cache.get(dtype)
+    if codes is None:
+        names = (dtype,) if isinstance(dtype, str) else tuple(dtype)
+        codes = _allowed_cache[dtype] = frozenset(DTYPES[d] for d in names)
+    return codes
 
 
 def _from_cai(obj, name):
@@ -200,10 +243,9 @@ def device_array(obj, name, dtype=None, ndim=None, shape=None, contiguous=True, 
     else:
         fail_here(f"{name}: {type(obj).__name__} is not a CUDA array "
                   "(needs __cuda_array_interface__ or __dlpack__)")
-    if dtype is not None:
+    if dtype is not None and arr.dtype not in _allowed(dtype):
         allowed = (dtype,) if isinstance(dtype, str) else tuple(dtype)
-        if arr.dtype not in [DTYPES[d] for d in allowed]:
-            fail_here(f"{name}: dtype {dtype_name(arr.dtype)}, expected {' or '.join(allowed)}")
+        fail_here(f"{name}: dtype {dtype_name(arr.dtype)}, expected {' or '.join(allowed)}")
     if ndim is not None and len(arr.shape) != ndim:
         fail_here(f"{name}: {len(arr.shape)} dimensions, expected {ndim}")
     if shape is not None:

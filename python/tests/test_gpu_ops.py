@@ -288,6 +288,24 @@ class TestTopkModes(unittest.TestCase):
     def setUp(self):
         seed(self)
 
+    def test_prepared_launch_repeats_the_call_on_new_values(self):
+        x = torch.randn(3, 4000, device="cuda")
+        lengths = torch.full((3,), 4000, dtype=torch.int32, device="cuda")
+        out = torch.empty(3, 100, dtype=torch.int32, device="cuda")
+        step = seam.topk(x, lengths, k=100, out=out, deterministic=True, prepare=True)
+        for _ in range(3):
+            x.copy_(torch.randn_like(x))
+            self.assertIs(step(), out)
+            want = torch.topk(x, 100).indices.sort(1).values.int()
+            self.assertTrue(torch.equal(out, want))
+        h = torch.randn(5, 300, device="cuda").to(torch.bfloat16)
+        w = torch.rand(300, device="cuda")
+        y = torch.empty_like(h)
+        norm = seam.rms_norm(h, w, out=y, prepare=True)
+        h.copy_(torch.randn_like(h))
+        norm()
+        self.assertTrue(torch.equal(y, seam.rms_norm(h, w)))
+
     def test_tie_breaks_pick_smallest_or_largest_indices_in_order(self):
         rows, cols, k = 5, 3000, 700
         x = torch.randint(0, 20, (rows, cols), device="cuda").float()  # many ties
