@@ -38,10 +38,11 @@ class ContextParams(C.Structure):
 
 
 class Batch(C.Structure):
+    # host int32 arrays as addresses (const int32_t *): set from ctypes.addressof
     _fields_ = [("struct_size", C.c_size_t), ("mode", C.c_int), ("batch_size", C.c_int),
-                ("seq_lens", i32p), ("extend_lens", i32p), ("positions", i32p),
-                ("out_cache_loc", i32p), ("page_table", i32p), ("page_table_stride", C.c_int),
-                ("next_n", C.c_int)]
+                ("seq_lens", C.c_void_p), ("extend_lens", C.c_void_p), ("positions", C.c_void_p),
+                ("out_cache_loc", C.c_void_p), ("page_table", C.c_void_p),
+                ("page_table_stride", C.c_int), ("next_n", C.c_int)]
 
 
 class BatchView(C.Structure):

@@ -21,6 +21,7 @@ declare("seam_context_params_of", C.POINTER(_abi.ContextParams), C.c_void_p)
 declare("seam_batch_check", C.c_int, C.POINTER(_abi.ContextParams), C.POINTER(_abi.Batch))
 
 HOST = -1
+_BATCH_SIZE = C.sizeof(_abi.Batch)
 MODES = {"idle": 0, "extend": 1, "decode": 2, "target_verify": 3}
 
 
@@ -136,17 +137,20 @@ def make_batch(mode, seq_lens, out_cache_loc, page_table, page_table_stride=None
     if mode not in MODES:
         fail_here(f"mode={mode!r} is not one of {sorted(MODES)}")
     if page_table is not None and len(page_table) and hasattr(page_table[0], "__len__"):
-        rows = [list(r) for r in page_table]
+        rows = page_table
         page_table_stride = page_table_stride or max((len(r) for r in rows), default=0)
         flat = []
         for r in rows:
-            flat.extend(r + [0] * (page_table_stride - len(r)))
+            flat.extend(r)
+            if len(r) < page_table_stride:
+                flat.extend([0] * (page_table_stride - len(r)))
         page_table = flat
-    keep = [int32_host_array(a, n) for a, n in (
-        (seq_lens, "seq_lens"), (extend_lens, "extend_lens"), (positions, "positions"),
-        (out_cache_loc, "out_cache_loc"), (page_table, "page_table"))]
+    keep = (int32_host_array(seq_lens, "seq_lens"), int32_host_array(extend_lens, "extend_lens"),
+            int32_host_array(positions, "positions"),
+            int32_host_array(out_cache_loc, "out_cache_loc"),
+            int32_host_array(page_table, "page_table"))
     n = len(seq_lens) if seq_lens is not None else 0
-    b = _abi.Batch(C.sizeof(_abi.Batch), MODES[mode], n,
-                   *[C.cast(a, _abi.i32p) if a is not None else None for a in keep],
+    b = _abi.Batch(_BATCH_SIZE, MODES[mode], n,
+                   *[C.addressof(a) if a is not None else None for a in keep],
                    page_table_stride or 0, next_n)
     return b, keep

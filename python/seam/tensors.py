@@ -264,11 +264,32 @@ def device_array(obj, name, dtype=None, ndim=None, shape=None, contiguous=True, 
 
 
 def int32_host_array(values, name):
-    """A host int32 array from a list, tuple, numpy array or CPU tensor (copied)."""
+    """A host int32 array from a list, range, tuple, numpy array, array.array or CPU tensor.
+    Contiguous int32 buffers (numpy int32, array.array('i'), CPU int32 tensors) are used
+    without a copy; anything else is converted."""
     if values is None:
         return None
-    if hasattr(values, "tolist"):
+    if _is_torch(values):
+        if values.is_cuda:
+            fail_here(f"{name}: a CUDA tensor; batch arrays are host memory (use .cpu())")
+        values = values.numpy()
+    try:
+        mv = memoryview(values)
+    except TypeError:
+        mv = None
+    if mv is not None:
+        if mv.itemsize == 4 and mv.format in ("i", "=i", "<i") and mv.c_contiguous:
+            n = mv.nbytes // 4
+            if mv.readonly:
+                return (C.c_int32 * n).from_buffer_copy(mv)
+            return (C.c_int32 * n).from_buffer(mv)
+        values = mv.tolist() if mv.ndim <= 1 else [v for row in mv.tolist() for v in row]
+    elif hasattr(values, "tolist"):
         values = values.tolist()
+    try:
+        return (C.c_int32 * len(values))(*values)
+    except TypeError:
+        pass
     try:
         return (C.c_int32 * len(values))(*[int(v) for v in values])
     except (TypeError, ValueError) as e:
