@@ -254,8 +254,8 @@ class Registry:
             check(lib.seam_op_call_check(C.byref(call)))
             return None
         handle = ctx.handle if hasattr(ctx, "handle") else ctx
-        if stream is None and hasattr(ctx, "stream"):
-            stream = ctx.stream
+        if stream is None and hasattr(ctx, "params") and ctx.params.device >= 0:
+            stream = ctx.stream  # a host context has none: its ops are split ops
         status = lib.seam_op_run(C.byref(call), handle, default_stream(None, stream))
         raise_pending(status)
         return None

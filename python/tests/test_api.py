@@ -225,6 +225,45 @@ class TestRegistry(unittest.TestCase):
             self.assertEqual(cm.exception.status, "SEAM_ERR_ALREADY_EXISTS")
 
 
+class TestPythonOpsRunEagerly(unittest.TestCase):
+    """seam_op_run on a host context calls a Python op: the op call, its arguments and the
+    callback cross the C boundary intact (no GPU needed for a split op)."""
+
+    def setUp(self):
+        self.ctx = host_context()
+        self.addCleanup(self.ctx.close)
+        self.reg = seam.Registry(builtin=False)
+        self.addCleanup(self.reg.close)
+        self.seen = []
+        self.reg.register_python("py_scalars", self.record,
+                                 [("n", "int"), ("alpha", "float"), ("handle", "ptr"),
+                                  ("extra", "int")], optional=["extra"])
+
+    def record(self, call):
+        self.seen.append((call.args, call.num_tokens, call.counts()["tokens"]))
+
+    def test_arguments_arrive_as_given(self):
+        self.ctx.set_batch("decode", [5, 3], out_cache_loc=[0, 1], page_table=[[0] * 5, [1] * 3])
+        self.reg.run("py_scalars", self.ctx, -7, alpha=2.5, handle=0x1234, num_tokens=4)
+        self.assertEqual(self.seen, [([-7, 2.5, 0x1234, None], 4, 2)])
+
+    def test_seam_checks_the_argument_kinds(self):
+        with self.assertRaises(seam.InvalidArgumentError) as cm:
+            self.reg.run("py_scalars", self.ctx, 1, 2.0, None, check_only=True)
+        self.assertIn("handle", str(cm.exception))
+        self.assertEqual(self.seen, [])
+
+    def test_an_exception_in_the_op_is_re_raised(self):
+        def fail(call):
+            raise ZeroDivisionError("engine op failed")
+        self.reg.register_python("py_fail", fail, [("n", "int")])
+        with self.assertRaises(ZeroDivisionError) as cm:
+            self.reg.run("py_fail", self.ctx, 1)
+        self.assertIsInstance(cm.exception.__cause__, seam.SeamError)
+        self.reg.run("py_scalars", self.ctx, 1, 1.0, 1)  # nothing left pending
+        self.assertEqual(len(self.seen), 1)
+
+
 class TestProgramAndPlan(unittest.TestCase):
     def build(self, graph_safe=False):
         cfg = seam.Config()

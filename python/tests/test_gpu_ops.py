@@ -48,6 +48,26 @@ def fp8(x):
 
 
 @gpu_test
+class TestRuntimeOnGpu(unittest.TestCase):
+    def test_device_info_matches_torch(self):
+        info = seam.device_info(torch.cuda.current_device())
+        props = torch.cuda.get_device_properties(torch.cuda.current_device())
+        self.assertEqual(info["name"], props.name)
+        self.assertEqual(info["cc"], (props.major, props.minor))
+        self.assertEqual(info["multiprocessors"], props.multi_processor_count)
+        self.assertEqual(info["total_memory"], props.total_memory)
+
+    def test_context_borrows_the_engines_stream(self):
+        stream = torch.cuda.Stream()
+        with seam.Context(device=torch.cuda.current_device(), max_tokens=16, max_batch=4,
+                          max_context=64, stream=stream.cuda_stream) as ctx:
+            self.assertEqual(ctx.stream, stream.cuda_stream)
+            ctx.set_batch("decode", [3], out_cache_loc=[2], page_table=[[0, 1, 2]])
+            ctx.synchronize()
+            self.assertEqual(ctx.counts()["tokens"], 1)
+
+
+@gpu_test
 class TestLayers(unittest.TestCase):
     def setUp(self):
         seed(self)
