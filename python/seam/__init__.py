@@ -10,7 +10,7 @@ Modules: runtime (config, devices, logging), context (Context, set_batch), topk,
 top-k), registry (ops, Python split ops), program + graph (piecewise CUDA graphs), comm
 (communicator, broadcast, digest), values (dtype and argument helpers)."""
 
-from . import comm, indexer, layers, values
+from . import comm, indexer, launch, layers, values
 from ._lib import ConfigError, InvalidArgumentError, NoDeviceError, SeamError
 from ._lib import path as library_path
 from .comm import Comm, Digest, nccl_version, unique_id
@@ -29,6 +29,6 @@ __all__ = [
     "LOG_LEVELS", "MODES", "NoDeviceError", "OpInfo", "Program", "Ptr", "PythonCall", "Registry",
     "SeamError", "TensorRef", "TensorView", "VARIABLES", "comm", "describe_variables",
     "device_array", "device_count", "device_info", "get_log_level", "hadamard", "indexer",
-    "layer_norm", "layers", "library_path", "nccl_version", "rms_norm", "rope", "set_log_level",
+    "launch", "layer_norm", "layers", "library_path", "nccl_version", "rms_norm", "rope", "set_log_level",
     "sparse_attention", "topk", "topk_workspace_size", "unique_id", "values", "version",
 ]
