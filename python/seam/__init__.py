@@ -25,10 +25,11 @@ from .tensors import TensorView, device_array
 from .topk import topk, workspace_size as topk_workspace_size
 
 __all__ = [
-    "Comm", "Config", "ConfigError", "Context", "Digest", "Graph", "HOST", "InvalidArgumentError",
-    "LOG_LEVELS", "MODES", "NoDeviceError", "OpInfo", "Program", "Ptr", "PythonCall", "Registry",
-    "SeamError", "TensorRef", "TensorView", "VARIABLES", "comm", "describe_variables",
-    "device_array", "device_count", "device_info", "get_log_level", "hadamard", "indexer",
-    "launch", "layer_norm", "layers", "library_path", "nccl_version", "rms_norm", "rope", "set_log_level",
-    "sparse_attention", "topk", "topk_workspace_size", "unique_id", "values", "version",
+    "Comm", "comm", "Config", "ConfigError", "Context", "describe_variables", "device_array",
+    "device_count", "device_info", "Digest", "get_log_level", "Graph", "hadamard", "HOST",
+    "indexer", "InvalidArgumentError", "launch", "layer_norm", "layers", "library_path",
+    "LOG_LEVELS", "MODES", "nccl_version", "NoDeviceError", "OpInfo", "Program", "Ptr",
+    "PythonCall", "Registry", "rms_norm", "rope", "SeamError", "set_log_level",
+    "sparse_attention", "TensorRef", "TensorView", "topk", "topk_workspace_size", "unique_id",
+    "values", "VARIABLES", "version",
 ]
