@@ -13,8 +13,11 @@ def _candidates():
     if env:
         yield env
         return
-    for build in ("build", "build-gpu"):
-        yield str(_REPO / build / "libseam.so")
+    # the repository's meson build dirs, most recently built first
+    built = [_REPO / b / "libseam.so" for b in ("build-gpu", "build")]
+    built.sort(key=lambda p: p.stat().st_mtime if p.exists() else 0, reverse=True)
+    for p in built:
+        yield str(p)
     found = ctypes.util.find_library("seam")
     if found:
         yield found
@@ -22,7 +25,8 @@ def _candidates():
 
 
 def load():
-    """Load libseam: $SEAM_LIBRARY, else the repo's meson build dirs, else the system."""
+    """Load libseam: $SEAM_LIBRARY, else the repo's meson build dirs (newest first), else
+    the system."""
     errors = []
     for path in _candidates():
         if path.startswith("/") and not os.path.exists(path):

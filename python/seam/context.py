@@ -15,8 +15,13 @@ declare("seam_context_batch_device", C.c_int, C.c_void_p, C.POINTER(C.POINTER(_a
 declare("seam_context_stream", C.c_int, C.c_void_p, C.POINTER(C.c_void_p))
 declare("seam_context_workspace", C.c_int, C.c_void_p, C.POINTER(C.c_void_p), C.POINTER(C.c_size_t))
 declare("seam_context_synchronize", C.c_int, C.c_void_p)
+declare("seam_context_device", C.c_int, C.c_void_p, C.POINTER(C.c_int))
+declare("seam_context_config", C.POINTER(_abi.Config), C.c_void_p)
+declare("seam_context_params_of", C.POINTER(_abi.ContextParams), C.c_void_p)
+declare("seam_batch_check", C.c_int, C.POINTER(_abi.ContextParams), C.POINTER(_abi.Batch))
 
 HOST = -1
+_BATCH_SIZE = C.sizeof(_abi.Batch)
 MODES = {"idle": 0, "extend": 1, "decode": 2, "target_verify": 3}
 
 
@@ -62,22 +67,32 @@ class Context:
         """One forward's batch. Arrays are host sequences (lists, numpy, CPU tensors);
         page_table is [batch][stride] (nested or flat with page_table_stride)."""
         self._require_open()
-        if mode not in MODES:
-            fail_here(f"mode={mode!r} is not one of {sorted(MODES)}")
-        if page_table is not None and len(page_table) and hasattr(page_table[0], "__len__"):
-            rows = [list(r) for r in page_table]
-            page_table_stride = page_table_stride or max((len(r) for r in rows), default=0)
-            flat = []
-            for r in rows:
-                flat.extend(r + [0] * (page_table_stride - len(r)))
-            page_table = flat
-        keep = [int32_host_array(a, n) for a, n in (
-            (seq_lens, "seq_lens"), (extend_lens, "extend_lens"), (positions, "positions"),
-            (out_cache_loc, "out_cache_loc"), (page_table, "page_table"))]
-        b = _abi.Batch(C.sizeof(_abi.Batch), MODES[mode], len(seq_lens or []),
-                       *[C.cast(a, _abi.i32p) if a is not None else None for a in keep],
-                       page_table_stride or 0, next_n)
+        b, keep = make_batch(mode, seq_lens, out_cache_loc, page_table, page_table_stride,
+                             extend_lens, positions, next_n)
         check(lib.seam_context_set_batch(self.handle, C.byref(b)))
+
+    def check_batch(self, *args, **kw):
+        """Validate a batch against this context's limits without setting it."""
+        b, keep = make_batch(*args, **kw)
+        check(lib.seam_batch_check(C.byref(self.params), C.byref(b)))
+
+    @property
+    def device(self):
+        self._require_open()
+        d = C.c_int()
+        check(lib.seam_context_device(self.handle, C.byref(d)))
+        return d.value
+
+    def effective_config(self):
+        """The context's own copy of its config (a Config)."""
+        self._require_open()
+        return Config.from_raw(lib.seam_context_config(self.handle).contents)
+
+    def effective_params(self):
+        """The context's creation parameters as seam keeps them (dict)."""
+        self._require_open()
+        p = lib.seam_context_params_of(self.handle).contents
+        return {n: getattr(p, n) for n, _ in p._fields_ if n not in ("struct_size", "config")}
 
     def _view(self, fn):
         self._require_open()
@@ -114,3 +129,28 @@ class Context:
     def synchronize(self):
         self._require_open()
         check(lib.seam_context_synchronize(self.handle))
+
+
+def make_batch(mode, seq_lens, out_cache_loc, page_table, page_table_stride=None,
+               extend_lens=None, positions=None, next_n=1):
+    """A seam_batch mirror and the host arrays it points to (keep both alive)."""
+    if mode not in MODES:
+        fail_here(f"mode={mode!r} is not one of {sorted(MODES)}")
+    if page_table is not None and len(page_table) and hasattr(page_table[0], "__len__"):
+        rows = page_table
+        page_table_stride = page_table_stride or max((len(r) for r in rows), default=0)
+        flat = []
+        for r in rows:
+            flat.extend(r)
+            if len(r) < page_table_stride:
+                flat.extend([0] * (page_table_stride - len(r)))
+        page_table = flat
+    keep = (int32_host_array(seq_lens, "seq_lens"), int32_host_array(extend_lens, "extend_lens"),
+            int32_host_array(positions, "positions"),
+            int32_host_array(out_cache_loc, "out_cache_loc"),
+            int32_host_array(page_table, "page_table"))
+    n = len(seq_lens) if seq_lens is not None else 0
+    b = _abi.Batch(_BATCH_SIZE, MODES[mode], n,
+                   *[C.addressof(a) if a is not None else None for a in keep],
+                   page_table_stride or 0, next_n)
+    return b, keep

@@ -4,7 +4,8 @@ import ctypes as C
 
 from . import _abi
 from ._lib import check, declare, fail_here, lib
-from .tensors import device_array
+from .launch import launch
+from .tensors import default_stream, device_array
 
 declare("seam_topk_workspace_size", C.c_int, C.c_int, C.c_int, C.c_int, C.c_int,
         C.POINTER(C.c_size_t))
@@ -16,27 +17,29 @@ TRANSFORMS = {None: 0, "none": 0, "paged": 1, "ragged": 2}
 MAX_K = 2048
 
 
+_workspace_cache = {}
+
+
 def workspace_size(rows, stride, k, backend="radix"):
-    n = C.c_size_t()
-    check(lib.seam_topk_workspace_size(rows, stride, k, BACKENDS[backend], C.byref(n)))
-    return n.value
-
-
-def _torch_stream(obj):
-    mod = type(obj).__module__
-    if mod.startswith("torch"):
-        import torch
-        return torch.cuda.current_stream(obj.device).cuda_stream
-    return None
+    """Workspace bytes of a call with these shapes (cached: it depends on them only)."""
+    key = (rows, stride, k, backend)
+    n = _workspace_cache.get(key)
+    if n is None:
+        out = C.c_size_t()
+        check(lib.seam_topk_workspace_size(rows, stride, k, BACKENDS[backend], C.byref(out)))
+        n = _workspace_cache[key] = out.value
+    return n
 
 
 def topk(scores, lengths, k=MAX_K, out=None, row_starts=None, backend="radix",
          deterministic=False, tie_break="none", transform=None, page_table=None,
-         page_table_stride=None, row_to_req=None, offsets=None, workspace=None, stream=None):
+         page_table_stride=None, row_to_req=None, offsets=None, workspace=None, stream=None,
+         prepare=False):
     """Top-k column indices of each row of scores (f32 [rows, stride]) over
     [row_starts[i], row_starts[i] + lengths[i]); see include/seam/topk.h. Returns out
     (i32 [rows, k]), allocated like scores when not given. Runs on `stream` (default: torch's
-    current stream for torch tensors, else the legacy default stream)."""
+    current stream for torch tensors, else the legacy default stream). prepare=True: return
+    a seam.launch.Launch that repeats this call (see seam.launch)."""
     if backend not in BACKENDS:
         fail_here(f"backend={backend!r} is not one of {sorted(BACKENDS)}")
     if tie_break not in TIE_BREAKS:
@@ -73,7 +76,6 @@ def topk(scores, lengths, k=MAX_K, out=None, row_starts=None, backend="radix",
         page_table_stride if page_table_stride is not None else (pt.shape[1] if pt else 0),
         None, rq.ptr if rq else None, of.ptr if of else None, ws.ptr if ws else None,
         ws.shape[0] if ws else 0)
-    if stream is None:
-        stream = _torch_stream(scores)
-    check(lib.seam_topk(C.byref(p), stream))
-    return out
+    return launch(lib.seam_topk, p, default_stream(scores, stream),
+                  (scores, lengths, row_starts, page_table, row_to_req, offsets, workspace),
+                  out, prepare)
