@@ -172,6 +172,17 @@ class IndexerSlotsParams(C.Structure):
                 ("row_to_req", C.c_void_p)]
 
 
+class IndexerTopkParams(C.Structure):
+    _fields_ = [("struct_size", C.c_size_t), ("rows", C.c_int), ("stride", C.c_int),
+                ("k", C.c_int), ("logits", C.c_void_p), ("lengths", C.c_void_p),
+                ("row_starts", C.c_void_p), ("out", C.c_void_p), ("output", C.c_int),
+                ("page_size", C.c_int), ("block_table", C.c_void_p), ("table_stride", C.c_int),
+                ("table_stride_device", C.c_void_p), ("row_to_req", C.c_void_p),
+                ("offsets", C.c_void_p), ("backend", C.c_int), ("deterministic", C.c_int),
+                ("tie_break", C.c_int), ("fuse", C.c_int), ("workspace", C.c_void_p),
+                ("workspace_bytes", C.c_size_t)]
+
+
 # ---- layers.h -----------------------------------------------------------------------------
 
 class HadamardParams(C.Structure):
@@ -235,7 +246,8 @@ SIZED = {"seam_config": Config, "seam_context_params": ContextParams, "seam_batc
          "seam_indexer_slots_params": IndexerSlotsParams, "seam_hadamard_params": HadamardParams,
          "seam_norm_params": NormParams, "seam_rope_params": RopeParams,
          "seam_sparse_attention_params": SparseAttentionParams,
-         "seam_comm_config": CommConfig}
+         "seam_comm_config": CommConfig,
+         "seam_indexer_topk_params": IndexerTopkParams}
 
 
 def sized(cls, **fields):

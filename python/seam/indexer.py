@@ -16,6 +16,7 @@ declare("seam_indexer_logits_ragged", C.c_int, C.POINTER(_abi.IndexerLogitsRagge
         C.c_void_p)
 declare("seam_indexer_logits_paged", C.c_int, C.POINTER(_abi.IndexerLogitsPagedParams),
         C.c_void_p)
+declare("seam_indexer_topk", C.c_int, C.POINTER(_abi.IndexerTopkParams), C.c_void_p)
 declare("seam_indexer_positions_to_slots", C.c_int, C.POINTER(_abi.IndexerSlotsParams),
         C.c_void_p)
 
@@ -154,6 +155,42 @@ def positions_to_slots(indices, block_table, page_size, row_to_req=None, table_s
                    table_stride_device=ptr(tsd), row_to_req=ptr(rq))
     return launch(lib.seam_indexer_positions_to_slots, p, default_stream(indices, stream),
                   (block_table, row_to_req, table_stride_device), indices, prepare)
+
+
+def indexer_topk(logits, lengths, out, output="slots", row_starts=None, page_size=1,
+                 block_table=None, table_stride=None, row_to_req=None, offsets=None,
+                 backend="radix", deterministic=False, tie_break="none", fuse=True,
+                 workspace=None, stream=None, prepare=False):
+    """seam_indexer_topk: top-k of each row of logits f32 [rows, stride] over
+    [row_starts, row_starts + lengths), then cache slots through block_table (output
+    "slots"), position + offsets (or + row_starts) ("ragged"), or positions ("positions"),
+    into out i32 [rows, k]. Returns out."""
+    from .topk import BACKENDS, TIE_BREAKS
+    if output not in OUTPUTS:
+        fail_here(f"output={output!r} is not one of {sorted(OUTPUTS)}")
+    if backend not in BACKENDS or tie_break not in TIE_BREAKS:
+        fail_here(f"backend={backend!r} or tie_break={tie_break!r} is not known")
+    lg = device_array(logits, "logits", "f32", ndim=2)
+    rows, stride = lg.shape
+    dev = lg.device
+    ln = device_array(lengths, "lengths", "i32", ndim=1, shape=(rows,), device=dev)
+    o = device_array(out, "out", "i32", ndim=2, shape=(rows, None), device=dev)
+    rs = optional(row_starts, "row_starts", "i32", ndim=1, shape=(rows,), device=dev)
+    bt = optional(block_table, "block_table", "i32", ndim=2, device=dev)
+    rq = optional(row_to_req, "row_to_req", "i32", ndim=1, shape=(rows,), device=dev)
+    of = optional(offsets, "offsets", "i32", ndim=1, shape=(rows,), device=dev)
+    ws = optional(workspace, "workspace", "u8", ndim=1, device=dev)
+    p = _abi.sized(_abi.IndexerTopkParams, rows=rows, stride=stride, k=o.shape[1], logits=lg.ptr,
+                   lengths=ln.ptr, row_starts=ptr(rs), out=o.ptr, output=OUTPUTS[output],
+                   page_size=page_size, block_table=ptr(bt),
+                   table_stride=table_stride if table_stride is not None else
+                   (bt.shape[1] if bt is not None else 0),
+                   row_to_req=ptr(rq), offsets=ptr(of), backend=BACKENDS[backend],
+                   deterministic=int(bool(deterministic)), tie_break=TIE_BREAKS[tie_break],
+                   fuse=int(bool(fuse)), workspace=ptr(ws),
+                   workspace_bytes=ws.shape[0] if ws is not None else 0)
+    return launch(lib.seam_indexer_topk, p, default_stream(logits, stream),
+                  (lengths, row_starts, block_table, row_to_req, offsets, workspace), out, prepare)
 
 
 def index_topk(registry, ctx, logits, out, logits_layout="paged", output="slots", stream=None):

@@ -64,6 +64,7 @@ class TestStructMirrors(unittest.TestCase):
             "seam_indexer_logits_ragged_params": lambda p: lib.seam_indexer_logits_ragged(p, None),
             "seam_indexer_logits_paged_params": lambda p: lib.seam_indexer_logits_paged(p, None),
             "seam_indexer_slots_params": lambda p: lib.seam_indexer_positions_to_slots(p, None),
+            "seam_indexer_topk_params": lambda p: lib.seam_indexer_topk(p, None),
             "seam_hadamard_params": lambda p: lib.seam_hadamard(p, None),
             "seam_norm_params": lambda p: lib.seam_norm(p, None),
             "seam_rope_params": lambda p: lib.seam_rope(p, None),
