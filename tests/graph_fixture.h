@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "tests/test_util.h"
+#include "tests/gpu_util.h"
 #include "tools/toy_ops.h"
 
 #define MAX_TOKENS 24
@@ -25,12 +26,6 @@
 
 static const int sizes[] = {1, 2, 4, 8, 16};
 #define NUM_SIZES 5
-
-#define CUDA_OK(expr)                                                                         \
-    do {                                                                                      \
-        cudaError_t e_ = (expr);                                                              \
-        if (e_ != cudaSuccess) fail_msg("%s: %s", #expr, cudaGetErrorString(e_));             \
-    } while (0)
 
 typedef struct setup {
     seam_registry *reg;

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "tests/test_util.h"
+#include "tests/gpu_util.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -33,12 +34,6 @@ static int have_nccl(void) {
             seam_test_skipped_count++;                                                        \
             skip();                                                                           \
         }                                                                                     \
-    } while (0)
-
-#define CUDA_OK(expr)                                                                         \
-    do {                                                                                      \
-        cudaError_t e_ = (expr);                                                              \
-        if (e_ != cudaSuccess) fail_msg("%s: %s", #expr, cudaGetErrorString(e_));             \
     } while (0)
 
 /* A 1-rank NCCL communicator on device 0 with the given dead-peer timeout (joining gets

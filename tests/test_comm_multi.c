@@ -11,12 +11,7 @@
 #include <time.h>
 
 #include "tests/test_util.h"
-
-#define CUDA_OK(expr)                                                                         \
-    do {                                                                                      \
-        cudaError_t e_ = (expr);                                                              \
-        if (e_ != cudaSuccess) fail_msg("%s: %s", #expr, cudaGetErrorString(e_));             \
-    } while (0)
+#include "tests/gpu_util.h"
 
 static seam_comm *comm;      /* the group every test uses */
 static int rank, size, device;

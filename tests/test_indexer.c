@@ -21,17 +21,12 @@
 #include <cuda_runtime_api.h>
 
 #include "tests/test_util.h"
+#include "tests/gpu_util.h"
 
 #define DIM 128
 #define TOL 1e-3
 #define POISON_F32 0x7fbadbadu /* a NaN payload nobody computes */
 #define POISON_U8 0x5a
-
-#define CUDA_OK(expr)                                                                       \
-    do {                                                                                    \
-        cudaError_t e_ = (expr);                                                            \
-        if (e_ != cudaSuccess) fail_msg("%s: %s", #expr, cudaGetErrorString(e_));           \
-    } while (0)
 
 /* ---- host fp8 / bf16 emulation ------------------------------------------------------------ */
 
@@ -167,12 +162,6 @@ static void check_logits_row(const char *what, const float *got, int stride, int
 }
 
 /* ---- device helpers --------------------------------------------------------------------- */
-
-static void *dev_alloc(size_t bytes) {
-    void *p = NULL;
-    CUDA_OK(cudaMalloc(&p, bytes ? bytes : 1));
-    return p;
-}
 
 /* cudaMemcpy from pageable memory may return before the data lands, and the context's
  * stream does not wait for the legacy stream: synchronize the device after every upload. */

@@ -11,7 +11,8 @@
  * output by ~|v|/2048, far above it for outputs that do not cancel.
  * Capture tests run each op eagerly on inputs A and B, capture it once, then replay with A
  * and with B loaded into the same buffers; the replays must match eager bit for bit. */
-#include "test_util.h"
+#include "tests/test_util.h"
+#include "tests/gpu_util.h"
 
 #include <math.h>
 
@@ -44,12 +45,6 @@ static uint16_t *rand_bf16(seam_test_rng *r, size_t n, float a) {
     assert_non_null(h);
     for (size_t i = 0; i < n; i++) h[i] = f2bf(rnd(r, a));
     return h;
-}
-
-static void *dev_alloc(size_t bytes) {
-    void *p = NULL;
-    if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) fail_msg("cudaMalloc(%zu) failed", bytes);
-    return p;
 }
 
 static void *dev_upload(const void *h, size_t bytes) {

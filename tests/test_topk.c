@@ -14,12 +14,7 @@
 #include <cuda_runtime_api.h>
 
 #include "tests/test_util.h"
-
-#define CUDA_OK(expr)                                                                        \
-    do {                                                                                     \
-        cudaError_t e_ = (expr);                                                             \
-        if (e_ != cudaSuccess) fail_msg("%s -> %s", #expr, cudaGetErrorString(e_));           \
-    } while (0)
+#include "tests/gpu_util.h"
 
 /* ---- CPU reference --------------------------------------------------------------------- */
 
