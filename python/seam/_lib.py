@@ -90,3 +90,27 @@ declare("seam_status_string", ctypes.c_char_p, ctypes.c_int)
 declare("seam_last_error", ctypes.c_char_p)
 declare("seam_clear_error", None)
 declare("seam_version", ctypes.c_int)
+
+
+class Handle:
+    """An owned seam handle (`self.handle`, a c_void_p) freed by the library function named
+    in `_destroy`: close() frees it once; also a context manager and freed when collected."""
+
+    _destroy = None
+
+    def close(self):
+        if getattr(self, "handle", None):
+            h, self.handle = self.handle, ctypes.c_void_p()
+            check(getattr(lib, self._destroy)(h))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -5,7 +5,7 @@ neither NCCL nor a GPU."""
 import ctypes as C
 
 from . import _abi
-from ._lib import check, declare, fail_here, lib
+from ._lib import Handle, check, declare, fail_here, lib
 from .tensors import default_stream, device_array, optional, ptr
 
 _P = C.POINTER
@@ -55,10 +55,12 @@ def _config(timeout_ms, wait_eager, nccl_single_rank):
                       nccl_single_rank=int(bool(nccl_single_rank)))
 
 
-class Comm:
+class Comm(Handle):
     """A communicator of nranks ranks (seam_comm_init_rank_config). unique_id: the bytes of
     seam.unique_id() from one process (not needed for nranks 1). Use Comm.launched() under
     seam-launch and Comm.borrow() to wrap an engine's ncclComm_t."""
+
+    _destroy = "seam_comm_destroy"
 
     def __init__(self, nranks=1, unique_id=None, rank=0, device=0, timeout_ms=0, wait_eager=True,
                  nccl_single_rank=False, _handle=None):
@@ -92,23 +94,6 @@ class Comm:
         cfg = _config(timeout_ms, wait_eager, False)
         check(lib.seam_comm_borrow(C.byref(h), C.c_void_p(nccl_comm), C.byref(cfg)))
         return cls(_handle=h)
-
-    def close(self):
-        if self.handle:
-            h, self.handle = self.handle, C.c_void_p()
-            check(lib.seam_comm_destroy(h))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _int(self, fn):
         if not self.handle:
@@ -159,29 +144,14 @@ class Comm:
         return d
 
 
-class Digest:
+class Digest(Handle):
     """Per-layer top-k hashes on `device` for num_layers layers of up to max_rows rows."""
+
+    _destroy = "seam_digest_destroy"
 
     def __init__(self, num_layers, max_rows, device=0):
         self.handle = C.c_void_p()
         check(lib.seam_digest_create(C.byref(self.handle), num_layers, max_rows, device))
-
-    def close(self):
-        if self.handle:
-            h, self.handle = self.handle, C.c_void_p()
-            check(lib.seam_digest_destroy(h))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def shape(self):
         n, r = C.c_int(), C.c_int()

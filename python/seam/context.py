@@ -3,7 +3,7 @@
 import ctypes as C
 
 from . import _abi
-from ._lib import check, declare, fail_here, lib
+from ._lib import Handle, check, declare, fail_here, lib
 from .runtime import Config
 from .tensors import int32_host_array
 
@@ -25,10 +25,12 @@ _BATCH_SIZE = C.sizeof(_abi.Batch)
 MODES = {"idle": 0, "extend": 1, "decode": 2, "target_verify": 3}
 
 
-class Context:
+class Context(Handle):
     """A seam context on `device` (an ordinal, or seam.HOST for planning without a GPU).
     `stream` is an engine's CUDA stream handle (e.g. torch.cuda.current_stream().cuda_stream)
     that seam borrows; None lets seam create its own."""
+
+    _destroy = "seam_context_destroy"
 
     def __init__(self, device=0, max_tokens=4096, max_batch=64, max_context=163840,
                  num_layers=61, page_size=1, max_next_n=1, workspace_bytes=64 << 20,
@@ -40,23 +42,6 @@ class Context:
         self.params = p
         self.handle = C.c_void_p()
         check(lib.seam_context_create(C.byref(self.handle), C.byref(p)))
-
-    def close(self):
-        if self.handle:
-            h, self.handle = self.handle, C.c_void_p()
-            check(lib.seam_context_destroy(h))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _require_open(self):
         if not self.handle:

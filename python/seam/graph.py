@@ -6,7 +6,7 @@ import os
 import tempfile
 
 from . import _abi
-from ._lib import check, declare, fail_here, lib
+from ._lib import Handle, check, declare, fail_here, lib
 from .registry import raise_pending
 from .tensors import TensorView
 
@@ -39,10 +39,12 @@ def _struct_dict(s):
     return out
 
 
-class Graph:
+class Graph(Handle):
     """seam_graph_build(program, ctx). Borrows ctx and the program's registry (kept alive
     here); the program may be closed after the build. capture=False (or a host context)
     plans only: runs are eager (host context: run raises NoDeviceError)."""
+
+    _destroy = "seam_graph_destroy"
 
     def __init__(self, program, ctx, capture=True, exec_mode="update", warmup=True, progress=0):
         program._require_open()
@@ -60,23 +62,6 @@ class Graph:
                                       C.byref(opts))
         raise_pending(status)
         self._run = lib.seam_graph_run
-
-    def close(self):
-        if self.handle:
-            h, self.handle = self.handle, C.c_void_p()
-            check(lib.seam_graph_destroy(h))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _require_open(self):
         if not self.handle:

@@ -4,7 +4,7 @@ registered ops by name (include/seam/graph.h). Build it into a Graph (seam.graph
 import ctypes as C
 
 from . import _abi
-from ._lib import check, declare, fail_here, lib
+from ._lib import Handle, check, declare, fail_here, lib
 from .tensors import DTYPES, device_array
 
 declare("seam_program_create", C.c_int, C.POINTER(C.c_void_p), C.c_void_p)
@@ -40,8 +40,10 @@ class Ptr:
         self.address = address
 
 
-class Program:
+class Program(Handle):
     """seam_program over `registry` (a seam.Registry, borrowed: keep it alive)."""
+
+    _destroy = "seam_program_destroy"
 
     def __init__(self, registry):
         registry._require_open()
@@ -50,23 +52,6 @@ class Program:
         check(lib.seam_program_create(C.byref(self.handle), registry.handle))
         self.tensors = []
         self._externals = []  # the arrays behind external tensors stay alive with the program
-
-    def close(self):
-        if self.handle:
-            h, self.handle = self.handle, C.c_void_p()
-            check(lib.seam_program_destroy(h))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _require_open(self):
         if not self.handle:

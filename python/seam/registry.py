@@ -12,7 +12,7 @@ import threading
 import traceback
 
 from . import _abi
-from ._lib import SeamError, check, declare, fail_here, lib
+from ._lib import Handle, SeamError, check, declare, fail_here, lib
 from .tensors import TensorView, default_stream, device_array
 
 declare("seam_registry_create", C.c_int, C.POINTER(C.c_void_p))
@@ -130,31 +130,16 @@ def _make_run(fn):
     return _abi.RUN_FN(run)
 
 
-class Registry:
+class Registry(Handle):
     """seam_registry: builtin=True registers seam's ops (topk, rms_norm, indexer_*, ...)."""
+
+    _destroy = "seam_registry_destroy"
 
     def __init__(self, builtin=True):
         self.handle = C.c_void_p()
         create = lib.seam_registry_create if builtin else lib.seam_registry_create_empty
         check(create(C.byref(self.handle)))
         self._keep = []  # CFUNCTYPE objects and strings of Python ops
-
-    def close(self):
-        if self.handle:
-            h, self.handle = self.handle, C.c_void_p()
-            check(lib.seam_registry_destroy(h))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _require_open(self):
         if not self.handle:
