@@ -157,7 +157,9 @@ seam_status seam_graph_piece_select(graph_piece *p, int b, int *updated, int *in
 
 static void mark_eager(seam_graph *g, graph_piece *p, int tokens, const capture_result *r) {
     const char *op = g->calls[r->failed_call].op->name;
-    seam_graph_piece_release(p, g->num_buckets);
+    if (seam_graph_piece_release(p, g->num_buckets) != SEAM_OK)
+        seam_log(SEAM_LOG_WARN, "graph: releasing piece %d's graphs: %s", (int)(p - g->pieces),
+                 seam_last_error());
     p->eager = 1;
     snprintf(p->failed_op, sizeof p->failed_op, "%s", op);
     snprintf(p->failure, sizeof p->failure, "capture at %d tokens failed in call %d (op '%s'): %s",

@@ -44,32 +44,38 @@ seam_status seam_graph_run_eager(seam_graph *g, int first, int count, int tokens
     return SEAM_OK;
 }
 
-void seam_graph_piece_release(graph_piece *p, int num_buckets) {
+seam_status seam_graph_piece_release(graph_piece *p, int num_buckets) {
+    seam_status first = SEAM_OK;
     for (int i = 0; i < p->num_slots; i++)
-        if (p->slots[i].exec) cudaGraphExecDestroy(p->slots[i].exec);
+        if (p->slots[i].exec) SEAM_CUDA_KEEP_FIRST(first, cudaGraphExecDestroy(p->slots[i].exec));
     p->num_slots = 0;
     for (int b = 0; b < num_buckets; b++) {
-        if (p->graphs && p->graphs[b]) cudaGraphDestroy(p->graphs[b]);
+        if (p->graphs && p->graphs[b]) SEAM_CUDA_KEEP_FIRST(first, cudaGraphDestroy(p->graphs[b]));
         if (p->graphs) p->graphs[b] = NULL;
         if (p->slot_of) p->slot_of[b] = -1;
     }
+    return first;
 }
 
-static void release(seam_graph *g) {
-    if (g->has_device && g->stream) cudaStreamSynchronize(g->stream);
+/* Frees everything; returns the first CUDA failure met on the way (nothing stops early). */
+static seam_status release(seam_graph *g) {
+    seam_status first = SEAM_OK;
+    if (g->has_device && g->stream) SEAM_CUDA_KEEP_FIRST(first, cudaStreamSynchronize(g->stream));
     for (int i = 0; i < g->num_pieces; i++) {
         graph_piece *p = &g->pieces[i];
-        seam_graph_piece_release(p, g->num_buckets);
+        seam_status s = seam_graph_piece_release(p, g->num_buckets);
+        if (first == SEAM_OK) first = s;
         free(p->graphs);
         free(p->slot_of);
         free(p->slots);
     }
-    if (g->arena) cudaFree(g->arena);
+    if (g->arena) SEAM_CUDA_KEEP_FIRST(first, cudaFree(g->arena));
     free(g->pieces);
     free(g->steps);
     free(g->tensors);
     free(g->calls);
     free(g);
+    return first;
 }
 
 /* An external tensor with a token dimension must hold every forward's rows. */
@@ -246,8 +252,7 @@ seam_status seam_graph_build(seam_graph **out, const seam_program *prog, seam_co
 seam_status seam_graph_destroy(seam_graph *graph) {
     if (!graph) return SEAM_OK;
     if (graph->has_device) SEAM_CUDA_CHECK(cudaSetDevice(graph->device));
-    release(graph);
-    return SEAM_OK;
+    return release(graph);
 }
 
 seam_status seam_graph_dispatch_of(const seam_graph *graph, seam_graph_dispatch *out) {

@@ -131,7 +131,7 @@ seam_status seam_graph_run_eager(seam_graph *g, int first, int count, int tokens
 /* Captures every piece for every bucket, largest first (capture.c). */
 seam_status seam_graph_capture_all(seam_graph *g);
 /* Frees a piece's graphs and executables (keeps its plan). */
-void seam_graph_piece_release(graph_piece *p, int num_buckets);
+seam_status seam_graph_piece_release(graph_piece *p, int num_buckets);
 /* Makes the executable of piece p hold bucket b (updating or re-instantiating it). */
 seam_status seam_graph_piece_select(graph_piece *p, int b, int *updated, int *instantiated);
 

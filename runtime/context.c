@@ -187,26 +187,19 @@ static size_t fill_block(const seam_context *ctx, int32_t *base, const seam_batc
 
 static seam_status release(seam_context *ctx) {
     seam_status first = SEAM_OK;
-#define KEEP(expr)                                                                       \
-    do {                                                                                 \
-        cudaError_t e_ = (expr);                                                         \
-        if (e_ != cudaSuccess && first == SEAM_OK)                                       \
-            first = seam_fail_cuda((int)e_, #expr, __FILE__, __LINE__, "seam_context_destroy"); \
-    } while (0)
     if (ctx->has_device) {
-        if (ctx->stream) KEEP(cudaStreamSynchronize(ctx->stream));
+        if (ctx->stream) SEAM_CUDA_KEEP_FIRST(first, cudaStreamSynchronize(ctx->stream));
         for (int i = 0; i < 2; i++) {
-            if (ctx->copied[i]) KEEP(cudaEventDestroy(ctx->copied[i]));
-            if (ctx->staging[i]) KEEP(cudaFreeHost(ctx->staging[i]));
+            if (ctx->copied[i]) SEAM_CUDA_KEEP_FIRST(first, cudaEventDestroy(ctx->copied[i]));
+            if (ctx->staging[i]) SEAM_CUDA_KEEP_FIRST(first, cudaFreeHost(ctx->staging[i]));
         }
-        if (ctx->device_block) KEEP(cudaFree(ctx->device_block));
-        if (ctx->workspace) KEEP(cudaFree(ctx->workspace));
-        if (ctx->owns_stream && ctx->stream) KEEP(cudaStreamDestroy(ctx->stream));
+        if (ctx->device_block) SEAM_CUDA_KEEP_FIRST(first, cudaFree(ctx->device_block));
+        if (ctx->workspace) SEAM_CUDA_KEEP_FIRST(first, cudaFree(ctx->workspace));
+        if (ctx->owns_stream && ctx->stream) SEAM_CUDA_KEEP_FIRST(first, cudaStreamDestroy(ctx->stream));
     } else {
         free(ctx->staging[0]);
         free(ctx->staging[1]);
     }
-#undef KEEP
     free(ctx);
     return first;
 }

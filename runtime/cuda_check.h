@@ -18,6 +18,15 @@
 /* After a <<<...>>> launch: configuration errors show up here, not at the launch. */
 #define SEAM_CUDA_CHECK_LAUNCH() SEAM_CUDA_CHECK(cudaGetLastError())
 
+/* In cleanup paths: run every release, remember the first failure in `first` (a
+ * seam_status), keep going so nothing else leaks. */
+#define SEAM_CUDA_KEEP_FIRST(first, expr)                                                 \
+    do {                                                                                  \
+        cudaError_t e_keep_ = (expr);                                                     \
+        if (e_keep_ != cudaSuccess && (first) == SEAM_OK)                                 \
+            (first) = seam_fail_cuda((int)e_keep_, #expr, __FILE__, __LINE__, __func__);  \
+    } while (0)
+
 #define SEAM_CUBLAS_CHECK(expr)                                                           \
     do {                                                                                  \
         int e_blas_ = (int)(expr);                                                        \
