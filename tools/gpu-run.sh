@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# One bounded GPU session on a lent machine (repo root, .device/ staged by
+# ../shared/device/stage.sh): build into build-gpu, the whole suite, every benchmark with the
+# GPU otherwise idle, then compute-sanitizer (memcheck, racecheck, initcheck, synccheck) on the
+# GPU test programs in parallel, each bounded so the whole ends near SAN_END seconds.
+# Results go to $OUT as they come: test.log, bench.txt, json.tar (benchmark JSON), san.txt
+# (one line per program x tool), san_errors.txt. FI=1 (default) also starts FlashInfer's
+# top-k JIT build in the background from .device/fi-slim.tar.xz (a slimmed wheel) and uses
+# it in the peer benchmark if it finished in time.
+set -uo pipefail
+T0=$(date +%s); el() { echo $(( $(date +%s) - T0 )); }
+source .device/env.sh
+out=${OUT:-gpu-logs}; mkdir -p "$out" "$out/json"
+if [ "${FI:-1}" = 1 ] && [ -f .device/fi-slim.tar.xz ]; then
+  mkdir -p /tmp/fi && tar xJf .device/fi-slim.tar.xz -C /tmp/fi
+  ( PYTHONPATH=/tmp/fi MAX_JOBS=16 FLASHINFER_CUDA_ARCH_LIST=9.0a timeout 380 nice -n 19 python3 tools/probe_flashinfer.py >"$out/fi.log" 2>&1 & )
+fi
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader >"$out/bench.txt"
+[ -f build-gpu/build.ninja ] || meson setup build-gpu --buildtype=release >"$out/build.log" 2>&1
+meson compile -C build-gpu >>"$out/build.log" 2>&1 || { grep -E 'error' "$out/build.log" | head -30; exit 1; }
+echo "build done at $(el)s"
+timeout 170 meson test -C build-gpu --print-errorlogs --num-processes 4 >"$out/test.log" 2>&1; rc=$?
+grep -E '^ *[0-9]+/[0-9]+ ' "$out/test.log" | grep -v ' OK ' ; grep -E '^Ok:|^Fail:|^Skipped:' "$out/test.log"
+grep -E 'ERROR:|expected .*got|FAILED  \]' "$out/test.log" | head -20
+echo "tests done at $(el)s"
+B=build-gpu/tools; J=$out/json
+bench() { # name cap command...
+  local name=$1 cap=$2; shift 2
+  if [ "$(el)" -gt "${BENCH_DEADLINE:-370}" ]; then echo "## $name: skipped (time)" >>"$out/bench.txt"; return; fi
+  echo "## $name ($(el)s): $*" >>"$out/bench.txt"
+  timeout "$cap" "$@" >>"$out/bench.txt" 2>&1; echo "## $name rc=$? at $(el)s" >>"$out/bench.txt"
+}
+bench topk 60 $B/seam-bench-topk --quick --json $J/topk.json
+bench graph 40 $B/seam-bench-graph --json $J/graph.json
+bench demo 60 $B/seam-demo --json $J/demo.json
+bench demo-decode 40 $B/seam-demo --decode --json $J/demo_decode.json
+bench indexer 40 $B/seam-bench-indexer --quick --json $J/indexer.json
+bench layers 30 $B/seam-bench-layers --json $J/layers.json
+bench broadcast 20 $B/seam-bench-broadcast --json $J/broadcast.json
+FIP=""; grep -q "top_k ran" "$out/fi.log" 2>/dev/null && FIP=/tmp/fi:
+echo "flashinfer jit ready: ${FIP:-no} at $(el)s" >>"$out/bench.txt"
+PYTHONPATH=${FIP}${PYTHONPATH:-} bench topk-peers 75 python3 tools/bench_topk_peers.py --quick --lib build-gpu/libseam.so --json $J/topk_peers.json
+bench indexer-torch 40 python3 tools/bench_indexer_torch.py --quick --lib build-gpu/libseam.so --json $J/indexer_torch.json
+bench layers-torch 30 python3 tools/bench_layers_torch.py --iters 10 --lib build-gpu/libseam.so --json $J/layers_torch.json
+SEAM_LIBRARY=build-gpu/libseam.so bench python-overhead 30 python3 tools/bench_python_overhead.py --iters 500 --c-tool $B/seam-bench-call --json $J/python_overhead.json
+tar cf "$out/json.tar" -C "$out" json && rm -rf "$J"
+grep -E '^## ' "$out/bench.txt"
+# sanitizers: everything left of the call, in parallel
+left=$(( ${SAN_END:-525} - $(el) )); [ $left -lt 60 ] && left=60
+echo "sanitizers with ${left}s each at $(el)s"
+progs=${SAN_PROGS:-"test_topk test_graph test_comm test_indexer test_layers test_context test_graph_fallback"}
+{ for p in $progs; do for t in memcheck racecheck initcheck synccheck; do
+    if [ "$p $t" = "test_topk racecheck" ]; then
+      for name in $(grep -o 'cmocka_unit_test(test_[a-z_0-9]*' tests/test_topk.c | cut -d'(' -f2); do echo "$p $t $name"; done
+    else echo "$p $t"; fi
+  done; done; } |
+  SAN_TIMEOUT=$left xargs -P 40 -L 1 bash -c '
+    case $0 in test_comm|test_graph_fallback) api="--report-api-errors no" ;; *) api="" ;; esac
+    TEST_FILTER=${2:-} timeout $SAN_TIMEOUT compute-sanitizer --tool $1 $api --require-cuda-init no --error-exitcode 99 --print-limit 10 build-gpu/tests/$0 >/tmp/san_$0_$1${2:+_$2}.log 2>&1; echo "$0 $1 ${2:-} rc=$?"' >"$out/san.txt"
+sort "$out/san.txt" -o "$out/san.txt"; grep -v 'rc=0$' "$out/san.txt"; echo "clean runs: $(grep -c 'rc=0$' "$out/san.txt") of $(wc -l <"$out/san.txt")"
+for f in /tmp/san_*.log; do if grep -qE '========= (Invalid|Race|Uninitialized|Barrier|Program hit|.*ERROR SUMMARY: [1-9]|.*hazards displayed \([1-9])' "$f"; then echo "=== $f"; grep -E '^=========' "$f" | head -25; fi; done >"$out/san_errors.txt"
+head -40 "$out/san_errors.txt"
+echo "end at $(el)s"
+exit $rc
