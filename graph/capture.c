@@ -38,6 +38,17 @@ static int is_capture_error(seam_status s, enum cudaStreamCaptureStatus status) 
 /* Captures piece p at `tokens`. Returns SEAM_OK with r->graph set, or SEAM_OK with r->graph
  * NULL when the piece cannot be captured (r->why says why), or an error that fails the
  * build (an op rejected its arguments: a program bug, not a capture problem). */
+
+/* A partial capture being thrown away: a failure to free it is logged, not returned, so the
+ * failure that made it partial stays the one reported. */
+static void drop_graph(cudaGraph_t graph) {
+    if (!graph) return;
+    cudaError_t e = cudaGraphDestroy(graph);
+    if (e != cudaSuccess)
+        seam_log(SEAM_LOG_WARN, "graph: cudaGraphDestroy of a failed capture: %s",
+                 cudaGetErrorString(e));
+}
+
 static seam_status capture_piece(seam_graph *g, const graph_piece *p, int tokens, capture_result *r) {
     r->graph = NULL;
     r->failed_call = -1;
@@ -69,7 +80,7 @@ static seam_status capture_piece(seam_graph *g, const graph_piece *p, int tokens
     (void)cudaGetLastError(); /* capture errors are not sticky; do not leak them to the engine */
     if (op_status != SEAM_OK && r->why[0] == '\0') {
         /* Not a capture problem: the op refused its arguments. Fail the build. */
-        if (graph) cudaGraphDestroy(graph);
+        drop_graph(graph);
         return seam_fail(op_status, "seam_graph_build", "call %d (op '%s') at %d tokens: %s",
                          r->failed_call, g->calls[r->failed_call].op->name, tokens, op_error);
     }
@@ -78,7 +89,7 @@ static seam_status capture_piece(seam_graph *g, const graph_piece *p, int tokens
         r->failed_call = p->first_call + p->num_calls - 1;
     }
     if (r->failed_call >= 0) {
-        if (graph) cudaGraphDestroy(graph);
+        drop_graph(graph);
         return SEAM_OK;
     }
     r->graph = graph;

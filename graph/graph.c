@@ -251,8 +251,10 @@ seam_status seam_graph_build(seam_graph **out, const seam_program *prog, seam_co
 
 seam_status seam_graph_destroy(seam_graph *graph) {
     if (!graph) return SEAM_OK;
-    if (graph->has_device) SEAM_CUDA_CHECK(cudaSetDevice(graph->device));
-    return release(graph);
+    seam_status first = SEAM_OK;
+    if (graph->has_device) SEAM_CUDA_KEEP_FIRST(first, cudaSetDevice(graph->device));
+    seam_status s = release(graph); /* even when the device could not be selected */
+    return first != SEAM_OK ? first : s;
 }
 
 seam_status seam_graph_dispatch_of(const seam_graph *graph, seam_graph_dispatch *out) {

@@ -26,8 +26,16 @@ enum index_output {
 /* Column layout of the logits index_topk reads. */
 enum logits_layout { LAYOUT_PAGED = 0, LAYOUT_RAGGED = 1 };
 
-static seam_status device_view(seam_context *ctx, const seam_batch_view **v) {
+/* The context's device batch arrays hold max_tokens rows: a call shaped for more would read
+ * past them (graph runs never do; direct calls might). */
+static seam_status device_view(const seam_op_call *call, seam_context *ctx,
+                               const seam_batch_view **v) {
     SEAM_CHECK_PTR(ctx);
+    const seam_context_params *p = seam_context_params_of(ctx);
+    if (call->num_tokens > p->max_tokens)
+        return seam_fail(SEAM_ERR_INVALID_ARG, "seam_op_run",
+                         "op '%s': num_tokens=%d exceeds the context's max_tokens=%d",
+                         call->op->name, call->num_tokens, p->max_tokens);
     return seam_context_batch_device(ctx, v);
 }
 
@@ -208,7 +216,7 @@ static seam_status k_store_check(const seam_op_call *call) {
 
 static seam_status k_store_run(const seam_op_call *call, seam_context *ctx, seam_stream stream) {
     const seam_batch_view *dv;
-    SEAM_TRY(device_view(ctx, &dv));
+    SEAM_TRY(device_view(call, ctx, &dv));
     return run_store(call, KS_KEY, KS_CACHE, KS_SCALES, call->num_tokens, dv, stream);
 }
 
@@ -232,7 +240,7 @@ static seam_status logits_ragged_check(const seam_op_call *call) {
 
 static seam_status logits_ragged_run(const seam_op_call *call, seam_context *ctx, seam_stream stream) {
     const seam_batch_view *dv;
-    SEAM_TRY(device_view(ctx, &dv));
+    SEAM_TRY(device_view(call, ctx, &dv));
     const seam_tensor *lt = seam_op_tensor(call, LR_LOGITS);
     seam_indexer_logits_ragged_params p = SEAM_INDEXER_LOGITS_RAGGED_PARAMS_INITIALIZER;
     p.rows = call->num_tokens;
@@ -292,7 +300,7 @@ static seam_status logits_paged_check(const seam_op_call *call) {
 
 static seam_status logits_paged_run(const seam_op_call *call, seam_context *ctx, seam_stream stream) {
     const seam_batch_view *dv;
-    SEAM_TRY(device_view(ctx, &dv));
+    SEAM_TRY(device_view(call, ctx, &dv));
     SEAM_TRY(expect_page_size(call, ctx, LP_CACHE));
     int next_n = paged_next_n(call);
     if (next_n > seam_context_params_of(ctx)->max_next_n)
@@ -324,7 +332,7 @@ static seam_status index_topk_check(const seam_op_call *call) {
 
 static seam_status index_topk_run(const seam_op_call *call, seam_context *ctx, seam_stream stream) {
     const seam_batch_view *dv;
-    SEAM_TRY(device_view(ctx, &dv));
+    SEAM_TRY(device_view(call, ctx, &dv));
     return run_topk(call, IT_LOGITS, IT_OUT, call->num_tokens, (int)seam_op_int(call, IT_LAYOUT),
                     (int)seam_op_int(call, IT_OUTPUT), ctx, dv, stream);
 }
@@ -348,7 +356,7 @@ static seam_status k_cache_and_topk_check(const seam_op_call *call) {
  * native NextN saving in target-verify. */
 static seam_status k_cache_and_topk_run(const seam_op_call *call, seam_context *ctx, seam_stream stream) {
     const seam_batch_view *dv, *hv;
-    SEAM_TRY(device_view(ctx, &dv));
+    SEAM_TRY(device_view(call, ctx, &dv));
     SEAM_TRY(seam_context_batch_host(ctx, &hv));
     SEAM_TRY(expect_page_size(call, ctx, KT_CACHE));
     int tokens = hv->counts[SEAM_COUNT_TOKENS];
@@ -366,7 +374,7 @@ static seam_status k_cache_and_topk_run(const seam_op_call *call, seam_context *
 static seam_status k_cache_and_topk_run_graph_safe(const seam_op_call *call, seam_context *ctx,
                                                    seam_stream stream) {
     const seam_batch_view *dv;
-    SEAM_TRY(device_view(ctx, &dv));
+    SEAM_TRY(device_view(call, ctx, &dv));
     SEAM_TRY(expect_page_size(call, ctx, KT_CACHE));
     SEAM_TRY(run_store(call, KT_KEY, KT_CACHE, KT_SCALES, call->num_tokens, dv, stream));
     SEAM_TRY(run_paged_logits(call, KT_Q, KT_W, KT_CACHE, KT_SCALES, KT_LOGITS, call->num_tokens, 1,

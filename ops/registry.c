@@ -180,6 +180,8 @@ seam_status seam_op_call_check(const seam_op_call *call) {
     SEAM_CHECK_PTR(call);
     SEAM_CHECK_PTR(call->op);
     const seam_op *op = call->op;
+    SEAM_CHECK_ARG(call->num_args >= 0 && call->num_args <= SEAM_MAX_OP_ARGS,
+                   "call->num_args=%d is not in [0, %d]", call->num_args, SEAM_MAX_OP_ARGS);
     SEAM_CHECK_ARG(call->num_args == op->num_args, "op '%s' takes %d arguments, call has %d",
                    op->name, op->num_args, call->num_args);
     SEAM_CHECK_ARG(call->num_tokens >= 0, "op '%s': num_tokens=%d is negative", op->name,

@@ -185,7 +185,14 @@ static seam_status enter_device(int device, device_scope *scope) {
     return SEAM_OK;
 }
 
-static void leave_device(const device_scope *scope) { cudaSetDevice(scope->previous); }
+/* Restores the caller's device; a failure is logged (the call's own result stays the one
+ * reported). */
+static void leave_device(const device_scope *scope) {
+    cudaError_t e = cudaSetDevice(scope->previous);
+    if (e != cudaSuccess)
+        seam_log(SEAM_LOG_WARN, "comm: restoring device %d: %s", scope->previous,
+                 cudaGetErrorString(e));
+}
 
 /* Ensure the gather scratch holds bytes (device memory on the comm's device). */
 static seam_status reserve_scratch(seam_comm *c, size_t bytes) {
@@ -227,8 +234,10 @@ static seam_status warm_up(seam_comm *c) {
     SEAM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     int32_t *buf = (int32_t *)c->scratch;
     seam_status s = SEAM_OK;
-    if (cudaMemsetAsync(buf, 0, (size_t)(c->size + 1) * sizeof(int32_t), stream) != cudaSuccess)
-        s = seam_fail(SEAM_ERR_CUDA, "seam_comm_init_rank", "warm-up memset failed");
+    cudaError_t e = cudaMemsetAsync(buf, 0, (size_t)(c->size + 1) * sizeof(int32_t), stream);
+    if (e != cudaSuccess)
+        s = seam_fail_cuda((int)e, "cudaMemsetAsync (warm-up)", __FILE__, __LINE__,
+                           "seam_comm_init_rank");
     if (s == SEAM_OK)
         s = settle(c, c->api->broadcast(buf, buf, 1, SEAM_NCCL_INT32, 0, c->nccl, stream),
                    "ncclBroadcast (warm-up)", __LINE__, "seam_comm_init_rank");
@@ -236,7 +245,7 @@ static seam_status warm_up(seam_comm *c) {
         s = settle(c, c->api->all_gather(buf, buf + 1, 1, SEAM_NCCL_INT32, c->nccl, stream),
                    "ncclAllGather (warm-up)", __LINE__, "seam_comm_init_rank");
     if (s == SEAM_OK) s = wait_stream(c, (seam_stream)stream, "seam_comm_init_rank");
-    cudaStreamDestroy(stream);
+    SEAM_CUDA_KEEP_FIRST(s, cudaStreamDestroy(stream));
     return s;
 }
 

@@ -10,7 +10,7 @@
 
 extern char **environ;
 
-typedef seam_status (*parse_fn)(seam_config *cfg, const char *name, const char *value);
+typedef seam_status (*parse_fn)(seam_config *cfg, const char *fn, const char *name, const char *value);
 typedef void (*format_fn)(const seam_config *cfg, char *buf, size_t size);
 
 typedef struct var_desc {
@@ -21,28 +21,30 @@ typedef struct var_desc {
     format_fn format;
 } var_desc;
 
-static seam_status bad_value(const char *name, const char *value, const char *allowed) {
-    return seam_fail(SEAM_ERR_CONFIG, "seam_config", "%s='%s' is not allowed: expected %s", name,
-                     value, allowed);
+/* fn: the public function the value came through (seam_config_from_env, seam_config_set). */
+static seam_status bad_value(const char *fn, const char *name, const char *value,
+                             const char *allowed) {
+    return seam_fail(SEAM_ERR_CONFIG, fn, "%s='%s' is not allowed: expected %s", name, value,
+                     allowed);
 }
 
-static seam_status parse_bool(const char *name, const char *value, int *out) {
+static seam_status parse_bool(const char *fn, const char *name, const char *value, int *out) {
     if (strcmp(value, "0") == 0) *out = 0;
     else if (strcmp(value, "1") == 0) *out = 1;
-    else return bad_value(name, value, "0 or 1");
+    else return bad_value(fn, name, value, "0 or 1");
     return SEAM_OK;
 }
 
 /* Names are matched exactly; the tables double as the allowed-value text. */
-static seam_status parse_name(const char *name, const char *value, const char *const *names,
-                              int count, const char *allowed, int *out) {
+static seam_status parse_name(const char *fn, const char *name, const char *value,
+                              const char *const *names, int count, const char *allowed, int *out) {
     for (int i = 0; i < count; i++) {
         if (strcmp(value, names[i]) == 0) {
             *out = i;
             return SEAM_OK;
         }
     }
-    return bad_value(name, value, allowed);
+    return bad_value(fn, name, value, allowed);
 }
 
 static const char *const backend_names[] = {"radix", "sort"};
@@ -50,8 +52,9 @@ static const char *const tie_break_names[] = {"none", "small", "large"};
 static const char *const log_names[] = {"error", "warn", "info", "debug"};
 
 #define PARSE_BOOL_FIELD(fn, field)                                                           \
-    static seam_status fn(seam_config *cfg, const char *name, const char *value) {            \
-        return parse_bool(name, value, &cfg->field);                                         \
+    static seam_status fn(seam_config *cfg, const char *api, const char *name,                \
+                          const char *value) {                                                \
+        return parse_bool(api, name, value, &cfg->field);                                    \
     }                                                                                         \
     static void fn##_format(const seam_config *cfg, char *buf, size_t size) {                 \
         snprintf(buf, size, "%d", cfg->field);                                                \
@@ -63,9 +66,9 @@ PARSE_BOOL_FIELD(parse_deterministic, topk_deterministic)
 PARSE_BOOL_FIELD(parse_fuse, topk_fuse)
 PARSE_BOOL_FIELD(parse_broadcast, topk_broadcast)
 
-static seam_status parse_backend(seam_config *cfg, const char *name, const char *value) {
+static seam_status parse_backend(seam_config *cfg, const char *fn, const char *name, const char *value) {
     int v = 0;
-    SEAM_TRY(parse_name(name, value, backend_names, 2, "radix or sort", &v));
+    SEAM_TRY(parse_name(fn, name, value, backend_names, 2, "radix or sort", &v));
     cfg->topk_backend = (seam_topk_backend)v;
     return SEAM_OK;
 }
@@ -73,9 +76,9 @@ static void parse_backend_format(const seam_config *cfg, char *buf, size_t size)
     snprintf(buf, size, "%s", backend_names[cfg->topk_backend]);
 }
 
-static seam_status parse_tie_break(seam_config *cfg, const char *name, const char *value) {
+static seam_status parse_tie_break(seam_config *cfg, const char *fn, const char *name, const char *value) {
     int v = 0;
-    SEAM_TRY(parse_name(name, value, tie_break_names, 3, "none, small or large", &v));
+    SEAM_TRY(parse_name(fn, name, value, tie_break_names, 3, "none, small or large", &v));
     cfg->topk_tie_break = (seam_topk_tie_break)v;
     return SEAM_OK;
 }
@@ -83,9 +86,9 @@ static void parse_tie_break_format(const seam_config *cfg, char *buf, size_t siz
     snprintf(buf, size, "%s", tie_break_names[cfg->topk_tie_break]);
 }
 
-static seam_status parse_log(seam_config *cfg, const char *name, const char *value) {
+static seam_status parse_log(seam_config *cfg, const char *fn, const char *name, const char *value) {
     int v = 0;
-    SEAM_TRY(parse_name(name, value, log_names, 4, "error, warn, info or debug", &v));
+    SEAM_TRY(parse_name(fn, name, value, log_names, 4, "error, warn, info or debug", &v));
     cfg->log_level = (seam_log_level)v;
     return SEAM_OK;
 }
@@ -103,10 +106,10 @@ static int parse_int_range(const char *text, long lo, long hi, long *out) {
     return 1;
 }
 
-static seam_status parse_timeout(seam_config *cfg, const char *name, const char *value) {
+static seam_status parse_timeout(seam_config *cfg, const char *fn, const char *name, const char *value) {
     long v;
     if (!parse_int_range(value, 1, 86400000L, &v))
-        return bad_value(name, value, "an integer number of milliseconds from 1 to 86400000");
+        return bad_value(fn, name, value, "an integer number of milliseconds from 1 to 86400000");
     cfg->nccl_timeout_ms = (int)v;
     return SEAM_OK;
 }
@@ -117,26 +120,27 @@ static void parse_timeout_format(const seam_config *cfg, char *buf, size_t size)
 #define CAPTURE_SIZES_ALLOWED                                                                 \
     "a comma-separated ascending list of distinct token counts from 1 to 1048576 (at most 256)"
 
-static seam_status parse_capture_sizes(seam_config *cfg, const char *name, const char *value) {
+static seam_status parse_capture_sizes(seam_config *cfg, const char *fn, const char *name,
+                                       const char *value) {
     int sizes[SEAM_MAX_CAPTURE_SIZES];
     int count = 0;
     const char *p = value;
-    if (*p == '\0') return bad_value(name, value, CAPTURE_SIZES_ALLOWED);
+    if (*p == '\0') return bad_value(fn, name, value, CAPTURE_SIZES_ALLOWED);
     while (*p) {
         char item[32];
         size_t len = strcspn(p, ",");
         long v;
         if (len == 0 || len >= sizeof item || count == SEAM_MAX_CAPTURE_SIZES)
-            return bad_value(name, value, CAPTURE_SIZES_ALLOWED);
+            return bad_value(fn, name, value, CAPTURE_SIZES_ALLOWED);
         memcpy(item, p, len);
         item[len] = '\0';
         if (!parse_int_range(item, 1, 1048576, &v) || (count > 0 && v <= sizes[count - 1]))
-            return bad_value(name, value, CAPTURE_SIZES_ALLOWED);
+            return bad_value(fn, name, value, CAPTURE_SIZES_ALLOWED);
         sizes[count++] = (int)v;
         p += len;
         if (*p == ',') {
             p++;
-            if (*p == '\0') return bad_value(name, value, CAPTURE_SIZES_ALLOWED);
+            if (*p == '\0') return bad_value(fn, name, value, CAPTURE_SIZES_ALLOWED);
         }
     }
     memcpy(cfg->capture_sizes, sizes, (size_t)count * sizeof sizes[0]);
@@ -224,8 +228,11 @@ seam_status seam_config_set(seam_config *cfg, seam_config_var var, const char *v
     SEAM_CHECK_PTR(cfg);
     SEAM_CHECK_PTR(value);
     SEAM_CHECK_ARG(valid_var(var), "var=%d is not a seam_config_var", (int)var);
+    SEAM_CHECK_ARG(cfg->struct_size == sizeof(seam_config),
+                   "cfg->struct_size=%zu, expected %zu (initialize with SEAM_CONFIG_INITIALIZER)",
+                   cfg->struct_size, sizeof(seam_config));
     seam_config tmp = *cfg;
-    SEAM_TRY(vars[var].parse(&tmp, vars[var].name, value));
+    SEAM_TRY(vars[var].parse(&tmp, __func__, vars[var].name, value));
     tmp.source[var] = SEAM_SOURCE_CODE;
     *cfg = tmp;
     return SEAM_OK;
@@ -236,6 +243,7 @@ seam_status seam_config_format(const seam_config *cfg, seam_config_var var, char
     SEAM_CHECK_PTR(buf);
     SEAM_CHECK_ARG(size > 0, "size=0");
     SEAM_CHECK_ARG(valid_var(var), "var=%d is not a seam_config_var", (int)var);
+    SEAM_TRY(seam_config_validate(cfg)); /* the formatters index name tables by its enums */
     vars[var].format(cfg, buf, size);
     return SEAM_OK;
 }
@@ -255,7 +263,7 @@ seam_status seam_config_from_env(seam_config *cfg) {
     for (int i = 0; i < SEAM_VAR_COUNT; i++) {
         const char *value = getenv(vars[i].name);
         if (value == NULL) continue;
-        SEAM_TRY(vars[i].parse(&tmp, vars[i].name, value));
+        SEAM_TRY(vars[i].parse(&tmp, __func__, vars[i].name, value));
         tmp.source[i] = SEAM_SOURCE_ENV;
     }
     for (char **e = environ; e && *e; e++) {
@@ -329,6 +337,7 @@ seam_status seam_config_capture_sizes(const seam_config *cfg, int max_tokens, in
     SEAM_CHECK_ARG(max_tokens > 0, "max_tokens=%d is not positive", max_tokens);
     SEAM_CHECK_ARG(capacity >= 0 && (sizes != NULL || capacity == 0),
                    "sizes is NULL or capacity=%d is negative", capacity);
+    SEAM_TRY(seam_config_validate(cfg));
     int all[SEAM_MAX_CAPTURE_SIZES];
     int n = cfg->num_capture_sizes;
     if (n == 0) n = default_capture_sizes(all);

@@ -9,27 +9,28 @@
 
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
-static seam_status check_params(const seam_context_params *p) {
-    SEAM_CHECK_PTR(p);
-    SEAM_CHECK_ARG(p->struct_size == sizeof(seam_context_params),
+/* fn: the public function being checked for, named in the message. */
+static seam_status check_params(const char *fn, const seam_context_params *p) {
+    if (p == NULL) return seam_fail(SEAM_ERR_INVALID_ARG, fn, "params is NULL");
+    SEAM_CHECK_ARG_IN(fn, p->struct_size == sizeof(seam_context_params),
                    "params->struct_size=%zu, expected %zu (use SEAM_CONTEXT_PARAMS_INITIALIZER)",
                    p->struct_size, sizeof(seam_context_params));
-    SEAM_CHECK_ARG(p->device >= SEAM_DEVICE_HOST, "params->device=%d is not a CUDA ordinal or "
+    SEAM_CHECK_ARG_IN(fn, p->device >= SEAM_DEVICE_HOST, "params->device=%d is not a CUDA ordinal or "
                    "SEAM_DEVICE_HOST", p->device);
-    SEAM_CHECK_ARG(p->max_tokens >= 1 && p->max_tokens <= (1 << 20),
+    SEAM_CHECK_ARG_IN(fn, p->max_tokens >= 1 && p->max_tokens <= (1 << 20),
                    "params->max_tokens=%d is not in [1, 1048576]", p->max_tokens);
-    SEAM_CHECK_ARG(p->max_batch >= 1 && p->max_batch <= p->max_tokens,
+    SEAM_CHECK_ARG_IN(fn, p->max_batch >= 1 && p->max_batch <= p->max_tokens,
                    "params->max_batch=%d is not in [1, max_tokens=%d]", p->max_batch, p->max_tokens);
-    SEAM_CHECK_ARG(p->max_context >= 1 && p->max_context <= (1 << 24),
+    SEAM_CHECK_ARG_IN(fn, p->max_context >= 1 && p->max_context <= (1 << 24),
                    "params->max_context=%d is not in [1, 16777216]", p->max_context);
-    SEAM_CHECK_ARG(p->num_layers >= 1 && p->num_layers <= 1024,
+    SEAM_CHECK_ARG_IN(fn, p->num_layers >= 1 && p->num_layers <= 1024,
                    "params->num_layers=%d is not in [1, 1024]", p->num_layers);
-    SEAM_CHECK_ARG(p->page_size == 1 || p->page_size == 64, "params->page_size=%d is not 1 or 64",
+    SEAM_CHECK_ARG_IN(fn, p->page_size == 1 || p->page_size == 64, "params->page_size=%d is not 1 or 64",
                    p->page_size);
-    SEAM_CHECK_ARG(p->max_next_n >= 1 && p->max_next_n <= SEAM_MAX_NEXT_N,
+    SEAM_CHECK_ARG_IN(fn, p->max_next_n >= 1 && p->max_next_n <= SEAM_MAX_NEXT_N,
                    "params->max_next_n=%d is not in [1, %d]", p->max_next_n, SEAM_MAX_NEXT_N);
     size_t table = (size_t)p->max_batch * (size_t)ceil_div(p->max_context, p->page_size);
-    SEAM_CHECK_ARG(table <= ((size_t)1 << 31), "params: max_batch=%d x pages per request=%d is "
+    SEAM_CHECK_ARG_IN(fn, table <= (size_t)INT32_MAX, "params: max_batch=%d x pages per request=%d is "
                    "too large a page table", p->max_batch, ceil_div(p->max_context, p->page_size));
     return SEAM_OK;
 }
@@ -75,7 +76,7 @@ static seam_batch_view make_view(int32_t *base, const seam_batch_layout *l) {
 
 seam_status seam_batch_check(const seam_context_params *p, const seam_batch *b) {
     static const char *fn = "seam_context_set_batch";
-    SEAM_TRY(check_params(p));
+    SEAM_TRY(check_params(fn, p));
     if (b == NULL) return seam_fail(SEAM_ERR_INVALID_ARG, fn, "batch is NULL");
 #define BAD(...) return seam_fail(SEAM_ERR_INVALID_ARG, fn, __VA_ARGS__)
     if (b->struct_size != sizeof(seam_batch))
@@ -96,6 +97,7 @@ seam_status seam_batch_check(const seam_context_params *p, const seam_batch *b) 
         BAD("next_n=%d is not in [1, max_next_n=%d]", b->next_n, p->max_next_n);
     int implied = b->mode == SEAM_FORWARD_TARGET_VERIFY ? b->next_n : 1;
     long tokens = 0;
+    int64_t keys = 0;
     int max_seq = 0;
     for (int i = 0; i < b->batch_size; i++) {
         int ext = b->extend_lens ? b->extend_lens[i] : implied;
@@ -107,8 +109,12 @@ seam_status seam_batch_check(const seam_context_params *p, const seam_batch *b) 
         if (seq < ext) BAD("seq_lens[%d]=%d is less than extend_lens[%d]=%d", i, seq, i, ext);
         if (seq > p->max_context) BAD("seq_lens[%d]=%d exceeds max_context=%d", i, seq, p->max_context);
         tokens += ext;
+        keys += seq;
         if (seq > max_seq) max_seq = seq;
     }
+    if (keys > INT32_MAX)
+        BAD("seq_lens add up to %lld keys, more than the int32 offsets (cu_seqlens_k) hold",
+            (long long)keys);
     if (tokens > p->max_tokens) BAD("total new tokens %ld exceed max_tokens=%d", tokens, p->max_tokens);
     if (b->out_cache_loc == NULL) BAD("out_cache_loc is NULL");
     for (long t = 0; t < tokens; t++)
@@ -239,7 +245,7 @@ static seam_status create_device_state(seam_context *ctx) {
 seam_status seam_context_create(seam_context **out, const seam_context_params *params) {
     SEAM_CHECK_PTR(out);
     *out = NULL;
-    SEAM_TRY(check_params(params));
+    SEAM_TRY(check_params(__func__, params));
     seam_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return seam_fail(SEAM_ERR_OUT_OF_MEMORY, __func__, "context allocation failed");
     ctx->params = *params;

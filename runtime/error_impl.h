@@ -29,11 +29,13 @@ seam_status seam_fail_nccl(int err, const char *err_text, const char *last_text,
 void seam_log(seam_log_level level, const char *fmt, ...) SEAM_PRINTF(2, 3);
 
 /* Argument check at the top of a public function: on failure, record and return
- * SEAM_ERR_INVALID_ARG. */
-#define SEAM_CHECK_ARG(cond, ...)                                                         \
+ * SEAM_ERR_INVALID_ARG. The _IN form names another function (a helper checking on behalf
+ * of the public function the caller called). */
+#define SEAM_CHECK_ARG_IN(fn, cond, ...)                                                  \
     do {                                                                                  \
-        if (!(cond)) return seam_fail(SEAM_ERR_INVALID_ARG, __func__, __VA_ARGS__);       \
+        if (!(cond)) return seam_fail(SEAM_ERR_INVALID_ARG, (fn), __VA_ARGS__);           \
     } while (0)
+#define SEAM_CHECK_ARG(cond, ...) SEAM_CHECK_ARG_IN(__func__, cond, __VA_ARGS__)
 
 #define SEAM_CHECK_PTR(p) SEAM_CHECK_ARG((p) != NULL, "%s is NULL", #p)
 

@@ -257,6 +257,44 @@ static void test_bad_batches_are_named_and_leave_context_unchanged(void **state)
     SEAM_ASSERT_OK(seam_context_destroy(ctx));
 }
 
+/* Key offsets (cu_seqlens_k, ragged row starts) are int32: a batch whose requests add up to
+ * more keys is refused before anything is derived. Checked without a context (the page
+ * table such a context would need is gigabytes). */
+static void test_batch_whose_keys_overflow_int32_is_refused(void **state) {
+    (void)state;
+    seam_context_params p = SEAM_CONTEXT_PARAMS_INITIALIZER;
+    p.device = SEAM_DEVICE_HOST;
+    p.max_tokens = 256;
+    p.max_batch = 256;
+    p.max_context = 1 << 24;
+    p.page_size = 64;
+    static int32_t seq[130], loc[130], table[1];
+    for (int i = 0; i < 130; i++) seq[i] = 1 << 24, loc[i] = i;
+    seam_batch b = SEAM_BATCH_INITIALIZER;
+    b.mode = SEAM_FORWARD_DECODE;
+    b.batch_size = 130;
+    b.seq_lens = seq;
+    b.out_cache_loc = loc;
+    b.page_table = table;
+    b.page_table_stride = 1 << 18;
+    SEAM_ASSERT_FAILS(seam_batch_check(&p, &b), SEAM_ERR_INVALID_ARG,
+                      "seq_lens add up to 2181038080 keys");
+}
+
+static void test_param_errors_name_the_public_function(void **state) {
+    (void)state;
+    seam_config cfg = test_config();
+    seam_context_params p = host_params(&cfg);
+    p.max_tokens = 0;
+    seam_context *ctx;
+    SEAM_ASSERT_FAILS(seam_context_create(&ctx, &p), SEAM_ERR_INVALID_ARG,
+                      "seam_context_create: params->max_tokens=0");
+    batch_data d;
+    make_extend(&d);
+    SEAM_ASSERT_FAILS(seam_batch_check(&p, &d.b), SEAM_ERR_INVALID_ARG,
+                      "seam_context_set_batch: params->max_tokens=0");
+}
+
 static void test_idle_batch_clears_counts(void **state) {
     (void)state;
     seam_config cfg = test_config();
@@ -413,6 +451,8 @@ int main(void) {
         cmocka_unit_test(test_target_verify_batch_derives_nextn_lengths),
         cmocka_unit_test(test_tokens_above_largest_bucket_are_not_padded),
         cmocka_unit_test(test_bad_batches_are_named_and_leave_context_unchanged),
+        cmocka_unit_test(test_batch_whose_keys_overflow_int32_is_refused),
+        cmocka_unit_test(test_param_errors_name_the_public_function),
         cmocka_unit_test(test_idle_batch_clears_counts),
         cmocka_unit_test(test_host_context_rejects_device_queries),
         cmocka_unit_test(test_gpu_device_copy_matches_host_and_pointers_are_stable),

@@ -174,6 +174,9 @@ static void test_call_arguments_are_checked_against_descriptor(void **state) {
     call.args[0] = seam_arg_none(); /* not optional */
     SEAM_ASSERT_FAILS(seam_op_call_check(&call), SEAM_ERR_INVALID_ARG, "argument x");
     call = make_call(op);
+    call.num_args = SEAM_MAX_OP_ARGS + 1; /* never read past args[] */
+    SEAM_ASSERT_FAILS(seam_op_call_check(&call), SEAM_ERR_INVALID_ARG, "num_args=17");
+    call = make_call(op);
     call.args[1] = seam_arg_float(-1.0); /* the op's own check */
     assert_int_equal(seam_op_call_check(&call), SEAM_ERR_INVALID_ARG);
     SEAM_ASSERT_OK(seam_registry_destroy(reg));

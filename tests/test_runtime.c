@@ -209,6 +209,39 @@ static void test_capture_sizes_capped_by_max_tokens(void **state) {
     SEAM_ASSERT_FAILS(seam_config_capture_sizes(&cfg, 32, sizes, 1, &n), SEAM_ERR_INVALID_ARG, "capacity=1");
 }
 
+/* A config filled in code with out-of-range values is refused, never read past its arrays. */
+static void test_config_queries_reject_corrupt_configs(void **state) {
+    (void)state;
+    seam_config cfg = SEAM_CONFIG_INITIALIZER;
+    int sizes[SEAM_MAX_CAPTURE_SIZES], n;
+    char buf[64];
+    cfg.num_capture_sizes = SEAM_MAX_CAPTURE_SIZES + 44;
+    SEAM_ASSERT_FAILS(seam_config_capture_sizes(&cfg, 4096, sizes, SEAM_MAX_CAPTURE_SIZES, &n),
+                      SEAM_ERR_INVALID_ARG, "num_capture_sizes=300");
+    cfg.num_capture_sizes = -1;
+    SEAM_ASSERT_FAILS(seam_config_capture_sizes(&cfg, 4096, sizes, SEAM_MAX_CAPTURE_SIZES, &n),
+                      SEAM_ERR_INVALID_ARG, "num_capture_sizes=-1");
+    cfg.num_capture_sizes = 0;
+    cfg.topk_backend = (seam_topk_backend)100000;
+    SEAM_ASSERT_FAILS(seam_config_format(&cfg, SEAM_VAR_TOPK_BACKEND, buf, sizeof buf),
+                      SEAM_ERR_INVALID_ARG, "topk_backend=100000");
+    cfg.topk_backend = SEAM_TOPK_RADIX;
+    cfg.struct_size = 7;
+    SEAM_ASSERT_FAILS(seam_config_set(&cfg, SEAM_VAR_GRAPH_SAFE, "1"), SEAM_ERR_INVALID_ARG,
+                      "seam_config_set: cfg->struct_size=7");
+}
+
+static void test_bad_values_name_the_public_function(void **state) {
+    (void)state;
+    seam_config cfg = SEAM_CONFIG_INITIALIZER;
+    SEAM_ASSERT_FAILS(seam_config_set(&cfg, SEAM_VAR_PIECEWISE, "x"), SEAM_ERR_CONFIG,
+                      "seam_config_set: SEAM_PIECEWISE='x'");
+    setenv("SEAM_PIECEWISE", "x", 1);
+    SEAM_ASSERT_FAILS(seam_config_from_env(&cfg), SEAM_ERR_CONFIG,
+                      "seam_config_from_env: SEAM_PIECEWISE='x'");
+    unsetenv("SEAM_PIECEWISE");
+}
+
 static void test_config_var_introspection(void **state) {
     (void)state;
     for (int v = 0; v < SEAM_VAR_COUNT; v++) {
@@ -264,6 +297,8 @@ int main(void) {
         cmocka_unit_test_setup(test_config_validate_rejects_code_values, clear_env),
         cmocka_unit_test_setup(test_default_capture_sizes_follow_sglang, clear_env),
         cmocka_unit_test_setup(test_capture_sizes_capped_by_max_tokens, clear_env),
+        cmocka_unit_test_setup(test_config_queries_reject_corrupt_configs, clear_env),
+        cmocka_unit_test_setup(test_bad_values_name_the_public_function, clear_env),
         cmocka_unit_test_setup(test_config_var_introspection, clear_env),
         cmocka_unit_test_setup(test_log_level_clamps, clear_env),
         cmocka_unit_test_setup(test_device_discovery_is_clean, clear_env),

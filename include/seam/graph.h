@@ -83,8 +83,9 @@ SEAM_API seam_status seam_program_add_scratch(seam_program *prog, const char *na
 SEAM_API seam_status seam_program_add_external(seam_program *prog, const char *name,
                                                const seam_tensor *tensor, int *id);
 /* Appends a call of the registered op `op_name`. The arguments are checked against the
- * descriptor now (count, kinds, tensor ids); the op's own check runs at build on the
- * materialized tensors of every bucket. *index (may be NULL) is the call's position. */
+ * descriptor now (count, kinds, tensor ids); on a device context the op's own check runs
+ * at build on the materialized tensors at max_tokens, the smallest bucket and 1 token (and
+ * again on every eager run). *index (may be NULL) is the call's position. */
 SEAM_API seam_status seam_program_add_call(seam_program *prog, const char *op_name, int num_args,
                                            const seam_program_arg *args, int *index);
 SEAM_API int seam_program_num_calls(const seam_program *prog);

@@ -128,8 +128,8 @@ typedef struct seam_config {
 
 /* Defaults, then every SEAM_* variable present in the environment. A bad value returns
  * SEAM_ERR_CONFIG with a message naming the variable, the value and what is allowed; cfg is
- * then left with the defaults. Unknown SEAM_* variables are logged as warnings. Also sets
- * the process log level from SEAM_LOG. */
+ * then left as it was. Unknown SEAM_* variables are logged as warnings. Also sets the
+ * process log level from SEAM_LOG. */
 SEAM_API seam_status seam_config_from_env(seam_config *cfg);
 
 /* Parse one variable's text value into cfg, with the environment's rules and messages. */

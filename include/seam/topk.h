@@ -31,9 +31,9 @@
  * mode and transform.
  *
  * Graph safety: the launch configuration depends only on rows, stride, k and the mode,
- * never on lengths or values; no allocation (cross-block state lives in the caller's
- * workspace, sized by seam_topk_workspace_size and reset by the kernels themselves); one
- * call is a fixed sequence of launches. */
+ * never on lengths or values; no allocation (the sort backend's scratch comes from the
+ * caller's workspace, sized by seam_topk_workspace_size; radix needs none); one call is a
+ * fixed sequence of launches. */
 #ifndef SEAM_TOPK_H
 #define SEAM_TOPK_H
 
