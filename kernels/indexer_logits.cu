@@ -352,16 +352,18 @@ __global__ void __launch_bounds__(kSimtThreads) logits_simt_kernel(Source src, c
     }
 }
 
-/* SMs of the current device, read once (the grid size only affects speed, never results). */
+/* SMs of the current device, read once per device (the grid size only affects speed, never
+ * results; a failed query falls back to the H100's 132). */
 int sm_count() {
-    static std::atomic<int> cached{0};
-    int n = cached.load(std::memory_order_relaxed);
-    if (n > 0) return n;
+    enum { MAX_DEVICES = 64 };
+    static std::atomic<int> cached[MAX_DEVICES];
     int dev = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess ||
-        cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0)
+    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0) return 132;
+    int n = dev < MAX_DEVICES ? cached[dev].load(std::memory_order_relaxed) : 0;
+    if (n > 0) return n;
+    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0)
         return 132;
-    cached.store(n, std::memory_order_relaxed);
+    if (dev < MAX_DEVICES) cached[dev].store(n, std::memory_order_relaxed);
     return n;
 }
 
