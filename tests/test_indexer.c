@@ -22,6 +22,7 @@
 
 #include "tests/test_util.h"
 #include "tests/gpu_util.h"
+#include "tests/bf16_host.h"
 
 #define DIM 128
 #define TOL 1e-3
@@ -62,20 +63,6 @@ static uint8_t fp8_encode(float x) {
     return (uint8_t)(sign | best);
 }
 
-static uint16_t bf16_from_float(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u += 0x7fff + ((u >> 16) & 1);
-    return (uint16_t)(u >> 16);
-}
-
-static float bf16_to_float(uint16_t b) {
-    uint32_t u = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 static float rand_float(seam_test_rng *r, float lo, float hi) {
     return lo + (hi - lo) * (float)(seam_test_next(r) >> 40) / (float)(1 << 24);
 }
@@ -89,11 +76,11 @@ static uint8_t rand_fp8(seam_test_rng *r) {
 /* Host copy of the store: what the GPU must write for one bf16 row. */
 static void host_quantize(const uint16_t *key, uint8_t *out, float *scale) {
     float amax = 0.0f;
-    for (int d = 0; d < DIM; d++) amax = fmaxf(amax, fabsf(bf16_to_float(key[d])));
+    for (int d = 0; d < DIM; d++) amax = fmaxf(amax, fabsf(bf2f(key[d])));
     float s = amax > 0.0f ? amax / 448.0f : 1.0f;
     float inv = amax > 0.0f ? 448.0f / amax : 1.0f;
     for (int d = 0; d < DIM; d++) {
-        volatile float prod = bf16_to_float(key[d]) * inv; /* one rounding, no contraction */
+        volatile float prod = bf2f(key[d]) * inv; /* one rounding, no contraction */
         out[d] = fp8_encode(prod);
     }
     *scale = s;
@@ -202,7 +189,7 @@ static void fill_key_row(seam_test_rng *r, uint16_t *row, int kind) {
         case 3: v = rand_float(r, -1e-6f, 1e-6f); break;
         default: v = rand_float(r, -4.0f, 4.0f); break;
         }
-        row[d] = bf16_from_float(v);
+        row[d] = f2bf(v);
     }
 }
 

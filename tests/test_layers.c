@@ -13,27 +13,13 @@
  * and with B loaded into the same buffers; the replays must match eager bit for bit. */
 #include "tests/test_util.h"
 #include "tests/gpu_util.h"
+#include "tests/bf16_host.h"
 
 #include <math.h>
 
 #include <cuda_runtime_api.h>
 
 /* ---- host helpers ----------------------------------------------------------------------- */
-
-static uint16_t f2bf(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
-static float bf2f(uint16_t b) {
-    uint32_t u = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
 
 /* Uniform in [-a, a]. */
 static float rnd(seam_test_rng *r, float a) {
