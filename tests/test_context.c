@@ -333,17 +333,22 @@ static void test_host_context_rejects_device_queries(void **state) {
 
 /* ---- GPU ---- */
 
-static void copy_back(const seam_batch_view *dv, int32_t *dst, const int32_t *src_dev, size_t n) {
-    (void)dv;
+static void copy_back(int32_t *dst, const int32_t *src_dev, size_t n) {
     assert_int_equal(cudaMemcpy(dst, src_dev, n * sizeof(int32_t), cudaMemcpyDeviceToHost), cudaSuccess);
+}
+
+/* The host parameters on device 0. */
+static seam_context_params gpu_params(const seam_config *cfg) {
+    seam_context_params p = host_params(cfg);
+    p.device = 0;
+    return p;
 }
 
 static void test_gpu_device_copy_matches_host_and_pointers_are_stable(void **state) {
     (void)state;
     SEAM_REQUIRE_GPU();
     seam_config cfg = test_config();
-    seam_context_params p = host_params(&cfg);
-    p.device = 0;
+    seam_context_params p = gpu_params(&cfg);
     p.workspace_bytes = 1 << 20;
     seam_context *ctx;
     SEAM_ASSERT_OK(seam_context_create(&ctx, &p));
@@ -375,15 +380,15 @@ static void test_gpu_device_copy_matches_host_and_pointers_are_stable(void **sta
         assert_memory_equal(dv, &first, sizeof first); /* device pointers never move */
         SEAM_ASSERT_OK(seam_context_synchronize(ctx));
         int32_t got[256];
-        copy_back(dv, got, dv->counts, SEAM_COUNT_NUM);
+        copy_back(got, dv->counts, SEAM_COUNT_NUM);
         assert_memory_equal(got, hv->counts, SEAM_COUNT_NUM * sizeof(int32_t));
-        copy_back(dv, got, dv->topk_lengths, (size_t)p.max_tokens);
+        copy_back(got, dv->topk_lengths, (size_t)p.max_tokens);
         assert_memory_equal(got, hv->topk_lengths, (size_t)p.max_tokens * sizeof(int32_t));
-        copy_back(dv, got, dv->out_cache_loc, (size_t)p.max_tokens);
+        copy_back(got, dv->out_cache_loc, (size_t)p.max_tokens);
         assert_memory_equal(got, hv->out_cache_loc, (size_t)p.max_tokens * sizeof(int32_t));
         int32_t row[1000];
         int last = d.b.batch_size - 1;
-        copy_back(dv, row, dv->page_table + (size_t)last * (size_t)max_seq, (size_t)max_seq);
+        copy_back(row, dv->page_table + (size_t)last * (size_t)max_seq, (size_t)max_seq);
         assert_memory_equal(row, d.table + (size_t)last * (size_t)max_seq, (size_t)max_seq * sizeof(int32_t));
     }
     void *ws1;
@@ -399,8 +404,7 @@ static void test_gpu_back_to_back_batches_keep_the_last(void **state) {
     (void)state;
     SEAM_REQUIRE_GPU();
     seam_config cfg = test_config();
-    seam_context_params p = host_params(&cfg);
-    p.device = 0;
+    seam_context_params p = gpu_params(&cfg);
     seam_context *ctx;
     SEAM_ASSERT_OK(seam_context_create(&ctx, &p));
     batch_data d;
@@ -413,7 +417,7 @@ static void test_gpu_back_to_back_batches_keep_the_last(void **state) {
     const seam_batch_view *dv;
     SEAM_ASSERT_OK(seam_context_batch_device(ctx, &dv));
     int32_t got[9];
-    copy_back(dv, got, dv->out_cache_loc, 9);
+    copy_back(got, dv->out_cache_loc, 9);
     for (int t = 0; t < 9; t++) assert_int_equal(got[t], 199 * 16 + t);
     SEAM_ASSERT_OK(seam_context_destroy(ctx));
 }
@@ -422,7 +426,7 @@ static void test_gpu_bad_device_ordinal_is_named(void **state) {
     (void)state;
     SEAM_REQUIRE_GPU();
     seam_config cfg = test_config();
-    seam_context_params p = host_params(&cfg);
+    seam_context_params p = gpu_params(&cfg);
     p.device = 4096;
     seam_context *ctx;
     SEAM_ASSERT_FAILS(seam_context_create(&ctx, &p), SEAM_ERR_INVALID_ARG, "params->device=4096");
@@ -435,8 +439,7 @@ static void test_device_context_without_gpu_reports_no_device(void **state) {
         skip();
     }
     seam_config cfg = test_config();
-    seam_context_params p = host_params(&cfg);
-    p.device = 0;
+    seam_context_params p = gpu_params(&cfg);
     seam_context *ctx = (seam_context *)1;
     assert_int_equal(seam_context_create(&ctx, &p), SEAM_ERR_NO_DEVICE);
     assert_null(ctx);
