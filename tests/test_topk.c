@@ -433,19 +433,19 @@ static int make_rows(int k, gen_kind *kinds, int *lens, int cap) {
     return n;
 }
 
-static void test_topk_every_mode_matches_reference_on_adversarial_rows(void **state) {
-    (void)state;
+/* One k per test, so compute-sanitizer can take each alone within its time limit. */
+static void adversarial_rows_match_reference(int k, const char *test_name) {
     SEAM_REQUIRE_GPU();
-    seam_test_rng rng = seam_test_rng_make(__func__);
-    const int ks[] = {512, 1024, 2048};
-    for (int ki = 0; ki < 3; ki++) {
-        int k = ks[ki];
-        gen_kind kinds[160];
-        int lens[160];
-        int rows = make_rows(k, kinds, lens, 160);
-        /* Few rows split each row over a cluster; for k = 2048 pad the batch with short rows
-         * until every row gets one CTA, so both launch shapes see every kind. */
-        for (int pass = 0; pass < (k == 2048 ? 2 : 1); pass++) {
+    seam_test_rng rng = seam_test_rng_make(test_name);
+    /* Under a sanitizer the CUB sort modes (the second opinion, CUB's own kernels) are left
+     * out here: they are sanitized on the smaller batches of the fused-transform test. */
+    const size_t nmodes = under_sanitizer() ? 3 : sizeof modes / sizeof modes[0];
+    gen_kind kinds[160];
+    int lens[160];
+    int rows = make_rows(k, kinds, lens, 160);
+    /* Few rows split each row over a cluster; for k = 2048 pad the batch with short rows
+     * until every row gets one CTA, so both launch shapes see every kind. */
+    for (int pass = 0; pass < (k == 2048 ? 2 : 1); pass++) {
         if (pass == 1)
             for (; rows < 160; rows++)
                 kinds[rows] = (gen_kind)(rows % GEN_COUNT), lens[rows] = seam_test_int(&rng, 0, 3 * k);
@@ -460,18 +460,32 @@ static void test_topk_every_mode_matches_reference_on_adversarial_rows(void **st
         CUDA_OK(cudaMalloc((void **)&d_out, sizeof(int) * (size_t)rows * k));
         ref_topk(b.h_scores, rows, b.stride, k, b.h_lengths, b.h_starts, 0, ref_small);
         ref_topk(b.h_scores, rows, b.stride, k, b.h_lengths, b.h_starts, 1, ref_large);
-        for (size_t mi = 0; mi < sizeof modes / sizeof modes[0]; mi++)
+        for (size_t mi = 0; mi < nmodes; mi++)
             run_and_check(&b, k, &modes[mi], d_out, h_out, ref_small, ref_large);
         cudaFree(d_out);
         free(ref_small);
         free(ref_large);
         free(h_out);
         batch_free(&b);
-        }
     }
-    printf("# kinds:");
+    printf("# k=%d kinds:", k);
     for (int g = 0; g < GEN_COUNT; g++) printf(" %s", gen_names[g]);
     printf("\n");
+}
+
+static void test_topk_adversarial_rows_k512(void **state) {
+    (void)state;
+    adversarial_rows_match_reference(512, __func__);
+}
+
+static void test_topk_adversarial_rows_k1024(void **state) {
+    (void)state;
+    adversarial_rows_match_reference(1024, __func__);
+}
+
+static void test_topk_adversarial_rows_k2048(void **state) {
+    (void)state;
+    adversarial_rows_match_reference(2048, __func__);
 }
 
 /* Few long rows take the split-row (cluster) path; check it on its own shapes too. */
@@ -698,82 +712,87 @@ static void test_topk_fused_transforms_equal_unfused_plus_gather(void **state) {
 /* Capture each variant in a CUDA graph, then replay it with new scores, lengths and row
  * starts written into the same buffers; every replay must match the reference (and, in
  * deterministic mode, the eager run bitwise). */
-static void test_topk_graph_replays_see_new_inputs(void **state) {
-    (void)state;
+static void graph_replays_see_new_inputs(int rows, int stride, const char *test_name) {
     SEAM_REQUIRE_GPU();
-    seam_test_rng rng = seam_test_rng_make(__func__);
+    seam_test_rng rng = seam_test_rng_make(test_name);
     const int k = 512;
-    const int shapes[][2] = {{3, 150001}, {140, 9001}}; /* split rows; one CTA per row */
-    for (int si = 0; si < 2; si++) {
-        const int rows = shapes[si][0], stride = shapes[si][1];
-        batch b;
-        batch_alloc(&b, rows, stride);
-        int32_t *d_out;
-        CUDA_OK(cudaMalloc((void **)&d_out, sizeof(int) * (size_t)rows * k));
-        int *h_out = malloc(sizeof(int) * (size_t)rows * k), *h_eager = malloc(sizeof(int) * (size_t)rows * k);
-        int *ref_small = malloc(sizeof(int) * (size_t)rows * k), *ref_large = malloc(sizeof(int) * (size_t)rows * k);
-        cudaStream_t stream;
-        CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-        for (size_t mi = 0; mi < sizeof modes / sizeof modes[0]; mi++) {
-            const mode *m = &modes[mi];
-            gen_kind kinds[160];
-            int lens[160];
-            for (int r = 0; r < rows; r++) kinds[r] = GEN_NORMAL, lens[r] = stride;
+    batch b;
+    batch_alloc(&b, rows, stride);
+    int32_t *d_out;
+    CUDA_OK(cudaMalloc((void **)&d_out, sizeof(int) * (size_t)rows * k));
+    int *h_out = malloc(sizeof(int) * (size_t)rows * k), *h_eager = malloc(sizeof(int) * (size_t)rows * k);
+    int *ref_small = malloc(sizeof(int) * (size_t)rows * k), *ref_large = malloc(sizeof(int) * (size_t)rows * k);
+    cudaStream_t stream;
+    CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    for (size_t mi = 0; mi < sizeof modes / sizeof modes[0]; mi++) {
+        const mode *m = &modes[mi];
+        gen_kind kinds[160];
+        int lens[160];
+        for (int r = 0; r < rows; r++) kinds[r] = GEN_NORMAL, lens[r] = stride;
+        batch_fill(&b, &rng, kinds, lens);
+        batch_upload(&b);
+        seam_topk_params p = params_for(&b, k, m, d_out);
+        cudaGraph_t graph;
+        cudaGraphExec_t exec;
+        CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+        seam_status s = seam_topk(&p, (seam_stream)stream);
+        CUDA_OK(cudaStreamEndCapture(stream, &graph));
+        SEAM_ASSERT_OK(s);
+        CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
+        for (int replay = 0; replay < 4; replay++) {
+            for (int r = 0; r < rows; r++) {
+                kinds[r] = (gen_kind)seam_test_int(&rng, 0, GEN_COUNT - 1);
+                lens[r] = seam_test_int(&rng, 0, 3) == 0 ? seam_test_int(&rng, 0, k + 1)
+                                                          : seam_test_int(&rng, k + 2, stride);
+            }
             batch_fill(&b, &rng, kinds, lens);
             batch_upload(&b);
-            seam_topk_params p = params_for(&b, k, m, d_out);
-            cudaGraph_t graph;
-            cudaGraphExec_t exec;
-            CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-            seam_status s = seam_topk(&p, (seam_stream)stream);
-            CUDA_OK(cudaStreamEndCapture(stream, &graph));
-            SEAM_ASSERT_OK(s);
-            CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
-            for (int replay = 0; replay < 4; replay++) {
-                for (int r = 0; r < rows; r++) {
-                    kinds[r] = (gen_kind)seam_test_int(&rng, 0, GEN_COUNT - 1);
-                    lens[r] = seam_test_int(&rng, 0, 3) == 0 ? seam_test_int(&rng, 0, k + 1)
-                                                              : seam_test_int(&rng, k + 2, stride);
-                }
-                batch_fill(&b, &rng, kinds, lens);
-                batch_upload(&b);
-                CUDA_OK(cudaMemset(d_out, 0x7f, sizeof(int) * (size_t)rows * k));
-                CUDA_OK(cudaDeviceSynchronize()); /* uploads ran on the legacy stream */
-                CUDA_OK(cudaGraphLaunch(exec, stream));
+            CUDA_OK(cudaMemset(d_out, 0x7f, sizeof(int) * (size_t)rows * k));
+            CUDA_OK(cudaDeviceSynchronize()); /* uploads ran on the legacy stream */
+            CUDA_OK(cudaGraphLaunch(exec, stream));
+            CUDA_OK(cudaStreamSynchronize(stream));
+            CUDA_OK(cudaMemcpy(h_out, d_out, sizeof(int) * (size_t)rows * k, cudaMemcpyDeviceToHost));
+            ref_topk(b.h_scores, rows, stride, k, b.h_lengths, b.h_starts, 0, ref_small);
+            ref_topk(b.h_scores, rows, stride, k, b.h_lengths, b.h_starts, 1, ref_large);
+            char what[96];
+            snprintf(what, sizeof what, "%s replay %d (%d x %d)", m->name, replay, rows, stride);
+            if (is_deterministic(m)) {
+                check_exact(h_out, m->tie == SEAM_TIE_BREAK_LARGE ? ref_large : ref_small, rows,
+                            k, b.h_lengths, what);
+                SEAM_ASSERT_OK(seam_topk(&p, (seam_stream)stream));
                 CUDA_OK(cudaStreamSynchronize(stream));
-                CUDA_OK(cudaMemcpy(h_out, d_out, sizeof(int) * (size_t)rows * k, cudaMemcpyDeviceToHost));
-                ref_topk(b.h_scores, rows, stride, k, b.h_lengths, b.h_starts, 0, ref_small);
-                ref_topk(b.h_scores, rows, stride, k, b.h_lengths, b.h_starts, 1, ref_large);
-                char what[96];
-                snprintf(what, sizeof what, "%s replay %d (%d x %d)", m->name, replay, rows, stride);
-                if (is_deterministic(m)) {
-                    check_exact(h_out, m->tie == SEAM_TIE_BREAK_LARGE ? ref_large : ref_small, rows,
-                                k, b.h_lengths, what);
-                    SEAM_ASSERT_OK(seam_topk(&p, (seam_stream)stream));
-                    CUDA_OK(cudaStreamSynchronize(stream));
-                    CUDA_OK(cudaMemcpy(h_eager, d_out, sizeof(int) * (size_t)rows * k, cudaMemcpyDeviceToHost));
-                    if (memcmp(h_eager, h_out, sizeof(int) * (size_t)rows * k) != 0)
-                        check_exact(h_eager, h_out, rows, k, b.h_lengths, "eager vs replay");
-                } else {
-                    for (int r = 0; r < rows; r++) {
-                        int start, len;
-                        ref_extent(stride, b.h_lengths, b.h_starts, r, &start, &len);
-                        check_row_as_set(b.h_scores + (size_t)r * stride + start, len, k,
-                                         h_out + (size_t)r * k, ref_small + (size_t)r * k, r, what);
-                    }
+                CUDA_OK(cudaMemcpy(h_eager, d_out, sizeof(int) * (size_t)rows * k, cudaMemcpyDeviceToHost));
+                if (memcmp(h_eager, h_out, sizeof(int) * (size_t)rows * k) != 0)
+                    check_exact(h_eager, h_out, rows, k, b.h_lengths, "eager vs replay");
+            } else {
+                for (int r = 0; r < rows; r++) {
+                    int start, len;
+                    ref_extent(stride, b.h_lengths, b.h_starts, r, &start, &len);
+                    check_row_as_set(b.h_scores + (size_t)r * stride + start, len, k,
+                                     h_out + (size_t)r * k, ref_small + (size_t)r * k, r, what);
                 }
             }
-            CUDA_OK(cudaGraphExecDestroy(exec));
-            CUDA_OK(cudaGraphDestroy(graph));
         }
-        CUDA_OK(cudaStreamDestroy(stream));
-        free(h_out);
-        free(h_eager);
-        free(ref_small);
-        free(ref_large);
-        cudaFree(d_out);
-        batch_free(&b);
+        CUDA_OK(cudaGraphExecDestroy(exec));
+        CUDA_OK(cudaGraphDestroy(graph));
     }
+    CUDA_OK(cudaStreamDestroy(stream));
+    free(h_out);
+    free(h_eager);
+    free(ref_small);
+    free(ref_large);
+    cudaFree(d_out);
+    batch_free(&b);
+}
+
+static void test_topk_graph_replays_split_rows(void **state) {
+    (void)state;
+    graph_replays_see_new_inputs(3, 150001, __func__);
+}
+
+static void test_topk_graph_replays_one_cta_per_row(void **state) {
+    (void)state;
+    graph_replays_see_new_inputs(140, 9001, __func__);
 }
 
 /* The registered op reads the backend and tie rule from the context's config and runs the
@@ -860,12 +879,15 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_topk_rejects_bad_arguments),
         cmocka_unit_test(test_topk_op_is_registered_capturable_and_checks_shapes),
-        cmocka_unit_test(test_topk_every_mode_matches_reference_on_adversarial_rows),
+        cmocka_unit_test(test_topk_adversarial_rows_k512),
+        cmocka_unit_test(test_topk_adversarial_rows_k1024),
+        cmocka_unit_test(test_topk_adversarial_rows_k2048),
         cmocka_unit_test(test_topk_split_rows_match_reference),
         cmocka_unit_test(test_topk_rows_longer_than_bitmaps_match_reference),
         cmocka_unit_test(test_topk_deterministic_row_alone_equals_row_in_batch),
         cmocka_unit_test(test_topk_fused_transforms_equal_unfused_plus_gather),
-        cmocka_unit_test(test_topk_graph_replays_see_new_inputs),
+        cmocka_unit_test(test_topk_graph_replays_split_rows),
+        cmocka_unit_test(test_topk_graph_replays_one_cta_per_row),
         cmocka_unit_test(test_topk_op_runs_with_context_config),
         cmocka_unit_test(test_topk_sort_without_workspace_is_an_error),
     };

@@ -3,21 +3,29 @@
 # ../shared/device/stage.sh): build into build-gpu, the whole suite, every benchmark with the
 # GPU otherwise idle, then compute-sanitizer (memcheck, racecheck, initcheck, synccheck) on the
 # GPU test programs in parallel, each bounded so the whole ends near SAN_END seconds.
-# Results go to $OUT as they come: test.log, bench.txt, json.tar (benchmark JSON), san.txt
-# (one line per program x tool), san_errors.txt. FI=1 (default) also starts FlashInfer's
-# top-k JIT build in the background from .device/fi-slim.tar.xz (a slimmed wheel) and uses
-# it in the peer benchmark if it finished in time.
+# Results go to $OUT as they come: test.log, bench.txt, san.txt (one line per program x
+# tool), san_errors.txt (reports, and the tail of every run that did not exit 0), logs.tar.xz.xz
+# (benchmark JSON, build and FlashInfer logs, profiles). FI=1 (default) also starts
+# FlashInfer's top-k JIT build in the background from .device/fi-slim.tar.xz (a slimmed
+# wheel; a prebuilt JIT cache in .device/fi-jit.tar.xz is used when present), uses it in the
+# peer benchmark if it finished in time, and returns the cache as fi-jit.tar.xz when it was
+# built here. PROFILE="ROWSxL ..." runs ncu (full set, source lines) on the default-mode
+# top-k kernel of each shape after the benchmarks. The output stays within the lender's
+# 8-file limit.
 set -uo pipefail
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 )); }
 source .device/env.sh
 out=${OUT:-gpu-logs}; mkdir -p "$out" "$out/json"
+L=$out/json # everything here travels back in logs.tar.xz
+export FLASHINFER_WORKSPACE_BASE=/tmp/fiws FLASHINFER_CUDA_ARCH_LIST=9.0a
 if [ "${FI:-1}" = 1 ] && [ -f .device/fi-slim.tar.xz ]; then
-  mkdir -p /tmp/fi && tar xJf .device/fi-slim.tar.xz -C /tmp/fi
-  ( PYTHONPATH=/tmp/fi MAX_JOBS=16 FLASHINFER_CUDA_ARCH_LIST=9.0a timeout 380 nice -n 19 python3 tools/probe_flashinfer.py >"$out/fi.log" 2>&1 & )
+  mkdir -p /tmp/fi /tmp/fiws && tar xJf .device/fi-slim.tar.xz -C /tmp/fi
+  [ -f .device/fi-jit.tar.xz ] && tar xJf .device/fi-jit.tar.xz -C /tmp/fiws
+  ( PYTHONPATH=/tmp/fi MAX_JOBS=16 timeout "${FI_TIMEOUT:-380}" nice -n 5 python3 tools/probe_flashinfer.py >"$L/fi.log" 2>&1 & )
 fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader >"$out/bench.txt"
-[ -f build-gpu/build.ninja ] || meson setup build-gpu --buildtype=release >"$out/build.log" 2>&1
-meson compile -C build-gpu >>"$out/build.log" 2>&1 || { grep -E 'error' "$out/build.log" | head -30; exit 1; }
+[ -f build-gpu/build.ninja ] || meson setup build-gpu --buildtype=release >"$L/build.log" 2>&1
+meson compile -C build-gpu >>"$L/build.log" 2>&1 || { grep -E 'error' "$L/build.log" | head -30; exit 1; }
 echo "build done at $(el)s"
 timeout 170 meson test -C build-gpu --print-errorlogs --num-processes 4 >"$out/test.log" 2>&1; rc=$?
 grep -E '^ *[0-9]+/[0-9]+ ' "$out/test.log" | grep -v ' OK ' ; grep -E '^Ok:|^Fail:|^Skipped:' "$out/test.log"
@@ -37,14 +45,21 @@ bench demo-decode 40 $B/seam-demo --decode --json $J/demo_decode.json
 bench indexer 40 $B/seam-bench-indexer --quick --json $J/indexer.json
 bench layers 30 $B/seam-bench-layers --json $J/layers.json
 bench broadcast 20 $B/seam-bench-broadcast --json $J/broadcast.json
-FIP=""; grep -q "top_k ran" "$out/fi.log" 2>/dev/null && FIP=/tmp/fi:
+FIP=""; grep -q "top_k ran" "$L/fi.log" 2>/dev/null && FIP=/tmp/fi:
 echo "flashinfer jit ready: ${FIP:-no} at $(el)s" >>"$out/bench.txt"
 PYTHONPATH=${FIP}${PYTHONPATH:-} bench topk-peers 75 python3 tools/bench_topk_peers.py --quick --lib build-gpu/libseam.so --json $J/topk_peers.json
 bench indexer-torch 40 python3 tools/bench_indexer_torch.py --quick --lib build-gpu/libseam.so --json $J/indexer_torch.json
 bench layers-torch 30 python3 tools/bench_layers_torch.py --iters 10 --lib build-gpu/libseam.so --json $J/layers_torch.json
 SEAM_LIBRARY=build-gpu/libseam.so bench python-overhead 30 python3 tools/bench_python_overhead.py --iters 500 --c-tool $B/seam-bench-call --json $J/python_overhead.json
-tar cf "$out/json.tar" -C "$out" json && rm -rf "$J"
 grep -E '^## ' "$out/bench.txt"
+for shape in ${PROFILE:-}; do # ncu on the default-mode kernel (third launch: after warm-up)
+  timeout 90 ncu --set full --import-source yes --kernel-name-base demangled \
+    -k 'regex:topk_radix_kernel<[0-9]+, false>' --launch-skip 2 --launch-count 1 -o "/tmp/prof_$shape" \
+    $B/seam-bench-topk --shape "$shape" --data normal --json /tmp/prof.json >"$L/prof_$shape.log" 2>&1
+  ncu -i "/tmp/prof_$shape.ncu-rep" --page details >"$L/prof_${shape}_details.txt" 2>&1
+  ncu -i "/tmp/prof_$shape.ncu-rep" --page source --csv --print-source cuda,sass >"$L/prof_${shape}_source.csv" 2>&1
+  echo "profiled $shape at $(el)s"
+done
 # sanitizers: everything left of the call, in parallel
 left=$(( ${SAN_END:-525} - $(el) )); [ $left -lt 60 ] && left=60
 echo "sanitizers with ${left}s each at $(el)s"
@@ -59,6 +74,14 @@ progs=${SAN_PROGS:-"test_topk test_graph test_comm test_indexer test_layers test
     TEST_FILTER=${2:-} timeout $SAN_TIMEOUT compute-sanitizer --tool $1 $api --require-cuda-init no --error-exitcode 99 --print-limit 10 build-gpu/tests/$0 >/tmp/san_$0_$1${2:+_$2}.log 2>&1; echo "$0 $1 ${2:-} rc=$?"' >"$out/san.txt"
 sort "$out/san.txt" -o "$out/san.txt"; grep -v 'rc=0$' "$out/san.txt"; echo "clean runs: $(grep -c 'rc=0$' "$out/san.txt") of $(wc -l <"$out/san.txt")"
 for f in /tmp/san_*.log; do if grep -qE '========= (Invalid|Race|Uninitialized|Barrier|Program hit|.*ERROR SUMMARY: [1-9]|.*hazards displayed \([1-9])' "$f"; then echo "=== $f"; grep -E '^=========' "$f" | head -25; fi; done >"$out/san_errors.txt"
+grep -v 'rc=0$' "$out/san.txt" | while read -r p t rest; do
+  n=${rest%% *}; [ "${n#rc=}" != "$n" ] && n=""
+  echo "=== tail of $p $t $n"; tail -30 "/tmp/san_${p}_${t}${n:+_$n}.log"
+done >>"$out/san_errors.txt"
 head -40 "$out/san_errors.txt"
+if [ -d /tmp/fiws ] && [ ! -f .device/fi-jit.tar.xz ] && grep -q "top_k ran" "$L/fi.log" 2>/dev/null; then
+  tar cJf "$out/fi-jit.tar.xz" -C /tmp/fiws . && ls -la "$out/fi-jit.tar.xz"
+fi
+tar cJf "$out/logs.tar.xz" -C "$out" json && rm -rf "$L"
 echo "end at $(el)s"
 exit $rc

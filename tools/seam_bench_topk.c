@@ -1,7 +1,10 @@
 /* seam-bench-topk: times seam_topk on the shapes of issue 4 and reports each against the
  * HBM floor measured in the same run.
  *
- *   seam-bench-topk [--quick] [--json PATH]
+ *   seam-bench-topk [--quick] [--json PATH] [--shape ROWSxL[r]]... [--data normal|ties|few]
+ *
+ * --shape replaces the sweep by the given shapes (suffix r: ragged row starts, as prefill);
+ * --data keeps one data kind; both make single cases for profilers (ncu) cheap.
  *
  * Shapes (k = 2048): decode rows {1,4,16,64,256} x L {4K,16K,64K,128K,160K} (every row L
  * long); prefill rows {1024,4096,8192} x L {8K,32K,128K} with ragged row starts (row i
@@ -98,16 +101,36 @@ static double measure_read_bw(cudaStream_t stream, cudaEvent_t *ev) {
 }
 
 int main(int argc, char **argv) {
-    int quick = 0;
+    typedef struct {
+        int rows, L, ragged;
+    } shape;
+    shape shapes[40];
+    int nshapes = 0, quick = 0, only_data = -1;
     const char *json_path = "topk_bench.json";
     for (int i = 1; i < argc; i++) {
+        int rows = 0, L = 0, used = 0;
         if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
-        else {
-            fprintf(stderr, "usage: %s [--quick] [--json PATH]\n", argv[0]);
+        else if (!strcmp(argv[i], "--shape") && i + 1 < argc && nshapes < 40 &&
+                 sscanf(argv[i + 1], "%dx%d%n", &rows, &L, &used) == 2 && rows > 0 && L > 0 &&
+                 (argv[i + 1][used] == 0 || !strcmp(argv[i + 1] + used, "r"))) {
+            shapes[nshapes++] = (shape){rows, L, argv[i + 1][used] == 'r'};
+            i++;
+        } else if (!strcmp(argv[i], "--data") && i + 1 < argc) {
+            for (int d = 0; d < 3; d++)
+                if (!strcmp(argv[i + 1], data_names[d])) only_data = d;
+            if (only_data < 0) {
+                fprintf(stderr, "--data %s: expected normal, ties or few\n", argv[i + 1]);
+                return 2;
+            }
+            i++;
+        } else {
+            fprintf(stderr, "usage: %s [--quick] [--json PATH] [--shape ROWSxL[r]]... "
+                            "[--data normal|ties|few]\n", argv[0]);
             return 2;
         }
     }
+    const int sweep = nshapes == 0;
     seam_device_info info;
     SK(seam_device_get_info(0, &info));
     cudaStream_t stream;
@@ -131,16 +154,11 @@ int main(int argc, char **argv) {
     const int decode_l[] = {4096, 16384, 65536, 131072, 163840};
     const int prefill_rows[] = {1024, 4096, 8192};
     const int prefill_l[] = {8192, 32768, 131072};
-    typedef struct {
-        int rows, L, ragged;
-    } shape;
-    shape shapes[40];
-    int nshapes = 0;
-    for (int r = 0; r < 5; r++)
+    for (int r = 0; sweep && r < 5; r++)
         for (int l = 0; l < 5; l++)
             if (!quick || (r % 2 == 0 && l % 2 == 0) || decode_l[l] == 131072)
                 shapes[nshapes++] = (shape){decode_rows[r], decode_l[l], 0};
-    for (int r = 0; r < 3; r++)
+    for (int r = 0; sweep && r < 3; r++)
         for (int l = 0; l < 3; l++)
             if (!quick || (r == 0 || l == 1)) shapes[nshapes++] = (shape){prefill_rows[r], prefill_l[l], 1};
 
@@ -181,6 +199,7 @@ int main(int argc, char **argv) {
         int last_data = 0;
         for (int d = 0; d < 3; d++) {
             if (d == 2 && sh.ragged && quick) continue;
+            if (only_data >= 0 && d != only_data) continue;
             last_data = d;
             CK(bench_fill(pool, shape_elems * (size_t)slots, d == 0 ? 0 : d == 1 ? 1 : 2,
                           (uint32_t)(si * 3 + d + 1), stream));
