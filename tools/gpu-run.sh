@@ -4,7 +4,7 @@
 # GPU otherwise idle, then compute-sanitizer (memcheck, racecheck, initcheck, synccheck) on the
 # GPU test programs in parallel, each bounded so the whole ends near SAN_END seconds.
 # Results go to $OUT as they come: test.log, bench.txt, san.txt (one line per program x
-# tool), san_errors.txt (reports, and the tail of every run that did not exit 0), logs.tar.xz.xz
+# tool), san_errors.txt (reports, and the tail of every run that did not exit 0), logs.tar.xz
 # (benchmark JSON, build and FlashInfer logs, profiles). FI=1 (default) also starts
 # FlashInfer's top-k JIT build in the background from .device/fi-slim.tar.xz (a slimmed
 # wheel; a prebuilt JIT cache in .device/fi-jit.tar.xz is used when present), uses it in the
