@@ -11,7 +11,8 @@
 # peer benchmark if it finished in time, and returns the cache as fi-jit.tar.xz when it was
 # built here. PROFILE="ROWSxL ..." runs ncu (full set, source lines) on the default-mode
 # top-k kernel of each shape after the benchmarks. The output stays within the lender's
-# 8-file limit.
+# 8-file limit. BENCHES="topk topk-peers ..." runs only the named benchmarks; SAN_PROGS
+# names the test programs to sanitize.
 set -uo pipefail
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 )); }
 source .device/env.sh
@@ -34,6 +35,7 @@ echo "tests done at $(el)s"
 B=build-gpu/tools; J=$out/json
 bench() { # name cap command...
   local name=$1 cap=$2; shift 2
+  if [ -n "${BENCHES:-}" ] && [[ " $BENCHES " != *" $name "* ]]; then return; fi
   if [ "$(el)" -gt "${BENCH_DEADLINE:-370}" ]; then echo "## $name: skipped (time)" >>"$out/bench.txt"; return; fi
   echo "## $name ($(el)s): $*" >>"$out/bench.txt"
   timeout "$cap" "$@" >>"$out/bench.txt" 2>&1; echo "## $name rc=$? at $(el)s" >>"$out/bench.txt"
