@@ -26,21 +26,17 @@
  *     candidates are dropped and pass 2 runs as usual, so the result is exact either way.
  *   - A row no longer than the candidate buffer (one CTA per row) is read once, straight
  *     into it, and all three levels run in shared memory.
- *   The per-element work is kept to a few instructions (the passes are issue-bound, not
- *   HBM-bound, on an H100): each thread counts runs of equal bins and adds a run with one
- *   shared-memory atomic (sorted and constant rows would otherwise serialise 32 lanes on
- *   one address), and found elements take slots with per-thread atomics instead of warp
- *   votes on every element; their rare bodies are out of line so the unrolled loops fit the
- *   instruction cache. Rows are read with 16-byte loads, 32 KB per CTA in flight.
+ *   Histogram updates are warp-aggregated over runs of equal bins (sorted and constant rows
+ *   would otherwise serialise 32 lanes on one shared-memory address). Rows are read with
+ *   16-byte loads, 64 KB per CTA in flight, so a decode slice arrives in one or two memory
+ *   round trips.
  *
  * Split rows: few long rows (decode) would leave most SMs idle with one CTA per row, so the
  * launcher gives each row a thread-block cluster of S CTAs (sm_90) when rows are few and
  * stride is long. Each CTA histograms its slice and adds it into the leader's (rank 0)
  * histogram through distributed shared memory; the leader finds the threshold and every CTA
- * reads it back; each CTA stages its final elements and candidates in its own shared memory
- * and then reserves room with one remote atomic on the leader's counters (a remote atomic
- * per find made pass 2 latency-bound), so candidates of all slices end up in the leader's
- * buffer. S is 2 to 16 (16 is a non-portable cluster size). S = 1 is the same kernel
+ * reads it back; candidates of all slices are gathered into the leader's buffer, and output
+ * positions come from counters in the leader's shared memory. S = 1 is the same kernel
  * without the cluster steps.
  *
  * Default mode writes each selected index at a position from a shared counter (any order).
@@ -72,7 +68,7 @@ namespace {
 constexpr int kThreads = 512;
 constexpr int kWarps = kThreads / 32;
 constexpr int kBins = 4096;            /* level 0 and 1: 12-bit digits */
-constexpr int kMaxCluster = 16;       /* 16 is a non-portable cluster size, allowed on sm_90 */
+constexpr int kMaxCluster = 8;
 constexpr int kDynSmemBudget = 106 * 1024; /* two CTAs per SM on sm_90 (227 KB usable) */
 constexpr int kMaxBitmapWords = 5120;  /* deterministic bitmaps: up to 160K elements a slice */
 constexpr int kDefaultCandCap = 8192;
@@ -92,8 +88,6 @@ struct topk_state {
     unsigned long long det_total; /* deterministic: this slice's (selected << 32 | ties) */
     int pick_digit, pick_above, pick_count; /* pick_bin's answer */
     int spec_bin;             /* single-read path: candidates are gathered from this bin up */
-    int stage_above, stage_cand; /* split rows, non-leader CTAs: pass 2's local staging */
-    int base_above, base_cand;   /* ... and where the leader put them */
 };
 
 typedef cub::BlockScan<int, kThreads> scan_int;
@@ -105,23 +99,19 @@ union scan_temp {
 
 __device__ __forceinline__ int lane_id() { return threadIdx.x & 31; }
 
-/* A thread's histogram updates, one shared-memory atomic per run of equal bins it sees in a
- * row: random data costs one atomic per element, sorted or constant data (where 32 lanes
- * would otherwise serialise on one address) almost none. No warp collectives, so the
- * per-element cost is a compare and a predicated atomic. */
-struct hist_run {
-    uint32_t bin = 0, count = 0;
-    __device__ __forceinline__ void add(uint32_t *hist, uint32_t b) {
-        const bool change = b != bin; /* written so it compiles to predicated code */
-        if (change && count) atomicAdd(&hist[bin], count);
-        count = change ? 1u : count + 1u;
-        bin = b;
+/* Add one bin per lane (0xffffffff: nothing) to a shared histogram, one atomic per run of
+ * equal bins in consecutive lanes. All lanes of the warp must call it. */
+__device__ __forceinline__ void warp_hist_add(uint32_t *hist, uint32_t bin) {
+    const int lane = lane_id();
+    uint32_t prev = __shfl_up_sync(0xffffffffu, bin, 1);
+    bool head = lane == 0 || prev != bin;
+    unsigned heads = __ballot_sync(0xffffffffu, head);
+    if (head && bin != 0xffffffffu) {
+        unsigned higher = lane == 31 ? 0u : heads >> (lane + 1);
+        int run = higher ? __ffs(higher) : 32 - lane;
+        atomicAdd(&hist[bin], (uint32_t)run);
     }
-    __device__ __forceinline__ void flush(uint32_t *hist) {
-        if (count) atomicAdd(&hist[bin], count);
-        count = 0;
-    }
-};
+}
 
 /* Slots from a counter for the flagged lanes, one atomic per warp; -1 for the others. The
  * counter may live in another CTA's shared memory (cluster). All lanes must call it. */
@@ -136,33 +126,14 @@ __device__ __forceinline__ int warp_alloc(int *ctr, bool flag) {
     return flag ? base + __popc(b & ((1u << lane) - 1u)) : -1;
 }
 
-/* Keys of up to four consecutive elements e .. e + 3 of a row; bit j of `valid` says
- * whether element e + j exists. */
-struct quad {
-    int e;
-    uint32_t k[4];
-    unsigned valid;
-};
-
-/* Bits j of q.valid whose key satisfies pred. */
-template <class P>
-__device__ __forceinline__ unsigned quad_mask(const quad &q, P &&pred) {
-    unsigned m = 0;
-#pragma unroll
-    for (int j = 0; j < 4; j++) m |= (((q.valid >> j) & 1u) && pred(q.k[j])) ? 1u << j : 0u;
-    return m;
-}
-
-/* Visit every element of the slice [lo, hi) of row x, four at a time: f(q) is called by all
- * lanes of a warp together (q.valid 0 on lanes without elements), so it may use warp
- * collectives. Per quad, a caller tests all four keys inline and calls out of line only
- * when one of them is found (rare), which keeps the unrolled loops small. The body is read
- * with 16-byte loads, kVec = 4 of them per lane in flight (32 KB per CTA: a split-row slice
- * of 8K columns arrives in one memory round trip, and two CTAs per SM keep HBM busy on long
- * rows); the unaligned head and the tail (at most 3 elements each) are one extra step of the
- * last warp, one element per lane. */
+/* Visit every element of the slice [lo, hi) of row x: f(idx, key, ok) is called by all
+ * lanes of a warp together (ok false on lanes without an element), so it may use warp
+ * collectives. The body is read with 16-byte loads, kVec of them per lane in flight (8 in
+ * split rows: 64 KB per CTA, so a decode slice arrives in one or two memory round trips; 4
+ * with one CTA per row, where two CTAs per SM already keep HBM busy); the unaligned head and
+ * the tail (at most 3 elements each) are one extra step of the last warp. */
 template <int kVec, class F>
-__device__ __forceinline__ void for_each_quad(const float *__restrict__ x, int lo, int hi, F &&f) {
+__device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int lo, int hi, F &&f) {
     const int n = hi - lo;
     if (n <= 0) return;
     const int lane = lane_id(), warp = threadIdx.x >> 5;
@@ -181,26 +152,21 @@ __device__ __forceinline__ void for_each_quad(const float *__restrict__ x, int l
 #pragma unroll
         for (int u = 0; u < kVec; u++) {
             int i = base + u * 32 + lane;
-            quad q;
-            q.e = lo + head + 4 * i;
-            q.k[0] = seam_topk_key(v[u].x);
-            q.k[1] = seam_topk_key(v[u].y);
-            q.k[2] = seam_topk_key(v[u].z);
-            q.k[3] = seam_topk_key(v[u].w);
-            q.valid = i < nv ? 0xfu : 0u;
-            f(q);
+            bool ok = i < nv;
+            int e = lo + head + 4 * i;
+            f(e, seam_topk_key(v[u].x), ok);
+            f(e + 1, seam_topk_key(v[u].y), ok);
+            f(e + 2, seam_topk_key(v[u].z), ok);
+            f(e + 3, seam_topk_key(v[u].w), ok);
         }
     }
     if (warp == kWarps - 1) {
         int e = -1;
         if (lane < head) e = lo + lane;
         else if (lane >= 4 && lane < 4 + tail) e = lo + head + 4 * nv + (lane - 4);
-        quad q;
-        q.e = e >= 0 ? e : lo;
-        q.k[0] = seam_topk_key(e >= 0 ? __ldg(x + e) : 0.0f);
-        q.k[1] = q.k[2] = q.k[3] = 0u;
-        q.valid = e >= 0 ? 1u : 0u;
-        f(q);
+        bool ok = e >= 0;
+        float v = ok ? __ldg(x + e) : 0.0f;
+        f(ok ? e : lo, seam_topk_key(v), ok);
     }
 }
 
@@ -213,7 +179,7 @@ __device__ __forceinline__ void bitmap_set(uint32_t *words, int local) {
  * top). All threads must call it; exactly one thread (the one owning that bin) writes
  * *digit, *above (elements in higher bins) and *count (elements in the bin); with need
  * larger than the histogram's total nobody writes. Ends with a barrier. */
-__device__ __noinline__ void pick_bin(const uint32_t *hist, int nbins, int need, int *digit, int *above_out,
+__device__ void pick_bin(const uint32_t *hist, int nbins, int need, int *digit, int *above_out,
                          int *count, scan_temp &tmp) {
     const int per = (nbins + kThreads - 1) / kThreads;
     const int first = nbins - 1 - (int)threadIdx.x * per;
@@ -251,79 +217,6 @@ __device__ void find_threshold(const uint32_t *hist, int nbins, int bits, topk_s
     __syncthreads();
 }
 
-/* The rare paths of the element loops, out of line (see for_each_quad). */
-
-/* One output element (with its fused transform): called from several places, each of
- * which would otherwise carry its own copy of the transform. */
-__device__ __noinline__ void write_out(const seam_topk_out_row &o, int pos, int idx) {
-    o.write(pos, idx);
-}
-
-/* Candidates (single-read path): the elements of `m` take slots from a shared counter. */
-__device__ __noinline__ void gather_quad(int *ctr, uint32_t *cand_key, int *cand_idx, int cand_cap,
-                                         const quad &q, unsigned m) {
-    for (int j = 0; j < 4; j++)
-        if ((m >> j) & 1u) {
-            int slot = atomicAdd(ctr, 1);
-            if (slot < cand_cap) {
-                cand_key[slot] = q.k[j];
-                cand_idx[slot] = q.e + j;
-            }
-        }
-}
-
-/* Where pass 2 puts what it finds. Final elements (above the threshold bin): default mode
- * writes them at once, or stages them (split rows, non-leader CTAs) to be moved with one
- * remote reservation; deterministic mode sets their bits in the slice bitmap. Candidates
- * (in the bin) take slots in the candidate buffer (or the staging buffer). */
-struct pass2_sink {
-    int *final_ctr;
-    int *stage_above; /* null: write to the output */
-    seam_topk_out_row o;
-    uint32_t *gtw;    /* deterministic with bitmaps covering the slice, else null */
-    int lo;
-    int *cand_ctr;
-    uint32_t *cand_key;
-    int *cand_idx;
-};
-
-__device__ __noinline__ void pass2_quad(const pass2_sink &d, const quad &q, unsigned above,
-                                        unsigned cand) {
-    for (int j = 0; j < 4; j++) {
-        const int idx = q.e + j;
-        if ((above >> j) & 1u) {
-            if (d.gtw) {
-                bitmap_set(d.gtw, idx - d.lo);
-            } else if (d.final_ctr) {
-                int pos = atomicAdd(d.final_ctr, 1);
-                if (d.stage_above) d.stage_above[pos] = idx;
-                else d.o.write(pos, idx);
-            }
-        }
-        if ((cand >> j) & 1u) {
-            int slot = atomicAdd(d.cand_ctr, 1);
-            d.cand_key[slot] = q.k[j];
-            d.cand_idx[slot] = idx;
-        }
-    }
-}
-
-/* The last pass of the exact fallback, default mode: the threshold T is the full key;
- * greater elements are final, the first `need` equal ones fill the rest. Warp-aggregated
- * slots (the counters may be in the leader's shared memory, and a constant row is all
- * ties); all lanes must call it. */
-__device__ __noinline__ void last_pass_quad(int *gt_ctr, int *tie_ctr, const seam_topk_out_row &o,
-                                            const quad &q, uint32_t T, int need, int k) {
-    for (int j = 0; j < 4; j++) {
-        const bool ok = (q.valid >> j) & 1u;
-        const bool gt = ok && q.k[j] > T, tie = ok && q.k[j] == T;
-        int pos = warp_alloc(gt_ctr, gt);
-        if (gt) o.write(pos, q.e + j);
-        int ts = warp_alloc(tie_ctr, tie);
-        if (tie && ts < need) o.write(k - need + ts, q.e + j);
-    }
-}
-
 /* Deterministic output of one stretch of a slice from its bitmaps: a block scan over the
  * words gives each thread its stretch's count of selected and tied elements before it;
  * base(total) turns this stretch's totals into the counts before the stretch (other slices,
@@ -351,10 +244,10 @@ __device__ void det_emit(const uint32_t *gtw, const uint32_t *tiew, int nwords, 
             int idx = elem0 + w * 32 + bit;
             if ((gw >> bit) & 1u) {
                 int sel = min(max(t - start_sel, 0), need);
-                write_out(o, g + sel, idx);
+                o.write(g + sel, idx);
                 g++;
             } else {
-                if (t >= start_sel && t < start_sel + need) write_out(o, g + t - start_sel, idx);
+                if (t >= start_sel && t < start_sel + need) o.write(g + t - start_sel, idx);
                 t++;
             }
         }
@@ -374,7 +267,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     __shared__ topk_state st;
     __shared__ scan_temp tmp;
 
-    constexpr int kVec = 4;
+    constexpr int kVec = S > 1 ? 8 : 4;
     const int row = blockIdx.x / S;
     int rank = 0;
     if constexpr (S > 1) rank = (int)cg::this_cluster().block_rank();
@@ -394,7 +287,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     const int k = a.k;
     if (len <= k) { /* same decision in every CTA of the cluster: no shared state touched */
         if (rank == 0)
-            for (int j = threadIdx.x; j < k; j += kThreads) write_out(o, j, j < len ? j : -1);
+            for (int j = threadIdx.x; j < k; j += kThreads) o.write(j, j < len ? j : -1);
         return;
     }
 
@@ -416,7 +309,6 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         st.need = k;
         st.match = len;
         st.gt_ctr = st.tie_ctr = st.cand_ctr = 0;
-        st.stage_above = st.stage_cand = 0;
         st.det_total = 0;
     }
     cluster_sync();
@@ -429,18 +321,15 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
      * level runs in shared memory. */
     const bool in_smem = S == 1 && len <= cand_cap;
     if (in_smem) {
-        for_each_quad<kVec>(x, lo, hi, [&](const quad &q) {
-#pragma unroll
-            for (int j = 0; j < 4; j++)
-                if ((q.valid >> j) & 1u) {
-                    cand_key[q.e + j] = q.k[j];
-                    cand_idx[q.e + j] = q.e + j;
-                }
+        for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
+            if (ok) {
+                cand_key[idx] = key;
+                cand_idx[idx] = idx;
+            }
         });
         if (threadIdx.x == 0) st.cand_ctr = len;
         __syncthreads();
     }
-    _Pragma("unroll 1") /* one copy of the passes: code size is what bounds short rows */
     for (; !in_smem; level++) {
         const int shift = kShift[level], bits = kBits[level];
         const uint32_t mask = (1u << bits) - 1u;
@@ -450,49 +339,34 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             cluster_sync();
         }
         const int hi_shift = shift + bits; /* 32 at level 0: everything matches */
-        hist_run run;
-        auto hist_fn = [&](const quad &q) {
-#pragma unroll
-            for (int j = 0; j < 4; j++) {
-                const uint32_t key = q.k[j];
-                if (((q.valid >> j) & 1u) && (level == 0 || (key >> hi_shift) == prefix))
-                    run.add(hist, (key >> shift) & mask);
-            }
+        auto hist_fn = [&](int, uint32_t key, bool ok) {
+            bool m = ok && (level == 0 || (key >> hi_shift) == prefix);
+            warp_hist_add(hist, m ? (key >> shift) & mask : 0xffffffffu);
         };
-        /* Candidates (single-read path) take a slot each from a shared counter: they are a
-         * few percent of the row, so a per-thread atomic is cheaper than a warp vote on
-         * every element. */
-        auto gather_from = [&](const quad &q, uint32_t bin) {
-            unsigned m = quad_mask(q, [&](uint32_t key) { return (key >> 20) >= bin; });
-            if (m) gather_quad(&st.cand_ctr, cand_key, cand_idx, cand_cap, q, m);
-        };
-        /* Single-read path: the first kSpecChunk elements estimate a bin low enough to hold
-         * about 1.5k elements of the row (the sample's count has a relative error of a few
-         * percent at these sizes); the rest of pass 1 gathers everything from that bin up as
-         * candidates while it builds the histogram. Both parts (and the plain pass) are one
-         * loop, so the pass is compiled once. */
-        spec = S == 1 && level == 0 && len >= kSpecMinLen;
-        uint32_t gather_bin = 0xffffffffu; /* above every 12-bit bin: gather nothing */
-        _Pragma("unroll 1")
-        for (int part = spec ? 0 : 1; part < 2; part++) {
-            const int from = spec && part == 1 ? lo + kSpecChunk : lo;
-            const int to = spec && part == 0 ? lo + kSpecChunk : hi;
-            for_each_quad<kVec>(x, from, to, [&](const quad &q) {
-                hist_fn(q);
-                gather_from(q, gather_bin);
+        if (S == 1 && level == 0 && len >= kSpecMinLen) {
+            /* Single-read path: the first kSpecChunk elements estimate a bin low enough to
+             * hold about 1.5k elements of the row (the sample's count has a relative error
+             * of a few percent at these sizes); the rest of pass 1 gathers everything from
+             * that bin up as candidates while it builds the histogram. */
+            spec = true;
+            for_each_elem<kVec>(x, lo, lo + kSpecChunk, hist_fn);
+            if (threadIdx.x == 0) st.spec_bin = 0;
+            __syncthreads();
+            int sample_need = (int)(((long long)3 * k * kSpecChunk + 2LL * len - 1) / (2LL * len));
+            pick_bin(hist, kBins, sample_need, &st.spec_bin, &st.pick_above, &st.pick_count, tmp);
+            const uint32_t spec_bin = (uint32_t)st.spec_bin;
+            for_each_elem<kVec>(x, lo + kSpecChunk, hi, [&](int idx, uint32_t key, bool ok) {
+                hist_fn(idx, key, ok);
+                bool cand = ok && (key >> 20) >= spec_bin;
+                int slot = warp_alloc(&st.cand_ctr, cand);
+                if (cand && slot < cand_cap) {
+                    cand_key[slot] = key;
+                    cand_idx[slot] = idx;
+                }
             });
-            if (part == 0) {
-                run.flush(hist);
-                if (threadIdx.x == 0) st.spec_bin = 0;
-                __syncthreads();
-                int sample_need =
-                    (int)(((long long)3 * k * kSpecChunk + 2LL * len - 1) / (2LL * len));
-                pick_bin(hist, kBins, sample_need, &st.spec_bin, &st.pick_above, &st.pick_count,
-                         tmp);
-                gather_bin = (uint32_t)st.spec_bin;
-            }
+        } else {
+            for_each_elem<kVec>(x, lo, hi, hist_fn);
         }
-        run.flush(hist);
         __syncthreads();
         if constexpr (S > 1) {
             if (rank != 0)
@@ -512,7 +386,14 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             const bool spec_fits = prefix >= (uint32_t)st.spec_bin && st.cand_ctr <= cand_cap;
             __syncthreads(); /* everyone has read cand_ctr before it moves again */
             if (spec_fits) {
-                for_each_quad<kVec>(x, lo, lo + kSpecChunk, [&](const quad &q) { gather_from(q, prefix); });
+                for_each_elem<kVec>(x, lo, lo + kSpecChunk, [&](int idx, uint32_t key, bool ok) {
+                    bool cand = ok && (key >> 20) >= prefix;
+                    int slot = warp_alloc(&st.cand_ctr, cand);
+                    if (cand && slot < cand_cap) {
+                        cand_key[slot] = key;
+                        cand_idx[slot] = idx;
+                    }
+                });
                 __syncthreads();
                 spec_done = st.cand_ctr <= cand_cap;
             }
@@ -528,59 +409,39 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     if (in_smem || level < 2) {
         /* Pass 2: elements above the threshold bin are final, the bin's are candidates.
          * (After a successful single read, or with the whole row in shared memory, the
-         * candidates hold both already.) Each element found takes a slot with a per-thread
-         * shared-memory atomic. In a split row the leader's counters are remote, so the
-         * other CTAs stage their finds locally -- final indices in their histogram (free
-         * now, and above < k <= its 4096 words), candidates in their own candidate buffer
-         * (at most match <= cand_cap) -- and move them with one reservation each. */
-        const bool stage = S > 1 && rank != 0;
-        pass2_sink sink;
-        sink.final_ctr = DET ? nullptr : stage ? &st.stage_above : &st.gt_ctr;
-        sink.stage_above = stage ? (int *)hist : nullptr;
-        sink.o = o;
-        sink.gtw = DET && direct ? gtw : nullptr;
-        sink.lo = lo;
-        sink.cand_ctr = stage ? &st.stage_cand : &st.cand_ctr;
-        sink.cand_key = cand_key;
-        sink.cand_idx = cand_idx;
+         * candidates hold both already.) */
         if (!spec_done && !in_smem)
-            for_each_quad<kVec>(x, lo, hi, [&](const quad &q) {
-                unsigned above = quad_mask(q, [&](uint32_t key) { return (key >> shift) > prefix; });
-                unsigned cand = quad_mask(q, [&](uint32_t key) { return (key >> shift) == prefix; });
-                if (above | cand) pass2_quad(sink, q, above, cand);
-            });
-        if (stage) {
-            __syncthreads();
-            if (threadIdx.x == 0) {
-                if (!DET) st.base_above = atomicAdd(&lst->gt_ctr, st.stage_above);
-                st.base_cand = atomicAdd(&lst->cand_ctr, st.stage_cand);
+        for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
+            uint32_t top = key >> shift;
+            bool above = ok && top > prefix, cand = ok && top == prefix;
+            if constexpr (!DET) {
+                int pos = warp_alloc(&lst->gt_ctr, above);
+                if (above) o.write(pos, idx);
+            } else {
+                if (direct && above) bitmap_set(gtw, idx - lo);
             }
-            __syncthreads();
-            if constexpr (!DET)
-                for (int i = threadIdx.x; i < st.stage_above; i += kThreads)
-                    write_out(o, st.base_above + i, sink.stage_above[i]);
-            for (int i = threadIdx.x; i < st.stage_cand; i += kThreads) {
-                lcand_key[st.base_cand + i] = cand_key[i];
-                lcand_idx[st.base_cand + i] = cand_idx[i];
+            int slot = warp_alloc(&lst->cand_ctr, cand);
+            if (cand) {
+                lcand_key[slot] = key;
+                lcand_idx[slot] = idx;
             }
-        }
+        });
         cluster_sync();
         if (rank == 0) {
             /* Remaining levels over the candidates (those still in the race match the
              * prefix; in_smem: all levels, everything matches the empty prefix). */
             const int n = st.cand_ctr;
-            _Pragma("unroll 1")
             for (int lv = in_smem ? 0 : level + 1; lv <= 2; lv++) {
                 const int sh = kShift[lv], bits = kBits[lv], hs = sh + bits;
                 const uint32_t mask = (1u << bits) - 1u, p = st.prefix;
                 for (int i = threadIdx.x; i < (1 << bits); i += kThreads) hist[i] = 0;
                 __syncthreads();
-                hist_run run;
-                for (int i = threadIdx.x; i < n; i += kThreads) {
-                    uint32_t key = cand_key[i];
-                    if (lv == 0 || (key >> hs) == p) run.add(hist, (key >> sh) & mask);
+                for (int base = (threadIdx.x >> 5) * 32; base < n; base += kThreads) {
+                    int i = base + lane_id();
+                    uint32_t key = i < n ? cand_key[i] : 0u;
+                    bool m = i < n && (lv == 0 || (key >> hs) == p);
+                    warp_hist_add(hist, m ? (key >> sh) & mask : 0xffffffffu);
                 }
-                run.flush(hist);
                 __syncthreads();
                 find_threshold(hist, 1 << bits, bits, &st, tmp);
             }
@@ -594,9 +455,9 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 bool gt = i < n && key > T, tie = i < n && key == T;
                 if constexpr (!DET) {
                     int pos = warp_alloc(&st.gt_ctr, gt);
-                    if (gt) write_out(o, pos, idx);
+                    if (gt) o.write(pos, idx);
                     int ts = warp_alloc(&st.tie_ctr, tie);
-                    if (tie && ts < fneed) write_out(o, k - fneed + ts, idx);
+                    if (tie && ts < fneed) o.write(k - fneed + ts, idx);
                 } else if (direct) {
                     if (gt || tie) {
                         int owner = idx / per, local = idx - owner * per;
@@ -613,16 +474,16 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         /* The threshold is the full key: one last pass selects. */
         const uint32_t T = prefix;
         if (!DET || direct) /* deterministic-windowed reads the row once more, below */
-            for_each_quad<kVec>(x, lo, hi, [&](const quad &q) {
+            for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
+                bool gt = ok && key > T, tie = ok && key == T;
                 if constexpr (!DET) {
-                    last_pass_quad(&lst->gt_ctr, &lst->tie_ctr, o, q, T, need, k);
+                    int pos = warp_alloc(&lst->gt_ctr, gt);
+                    if (gt) o.write(pos, idx);
+                    int ts = warp_alloc(&lst->tie_ctr, tie);
+                    if (tie && ts < need) o.write(k - need + ts, idx);
                 } else {
-#pragma unroll
-                    for (int j = 0; j < 4; j++) {
-                        const bool ok = (q.valid >> j) & 1u;
-                        if (ok && q.k[j] > T) bitmap_set(gtw, q.e + j - lo);
-                        if (ok && q.k[j] == T) bitmap_set(tiew, q.e + j - lo);
-                    }
+                    if (gt) bitmap_set(gtw, idx - lo);
+                    if (tie) bitmap_set(tiew, idx - lo);
                 }
             });
         cluster_sync();
@@ -654,13 +515,9 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 const int we = min(hi, w0 + win);
                 for (int i = threadIdx.x; i < bm_words; i += kThreads) gtw[i] = tiew[i] = 0;
                 __syncthreads();
-                for_each_quad<kVec>(x, w0, we, [&](const quad &q) {
-#pragma unroll
-                    for (int j = 0; j < 4; j++) {
-                        const bool ok = (q.valid >> j) & 1u;
-                        if (ok && q.k[j] > T) bitmap_set(gtw, q.e + j - w0);
-                        if (ok && q.k[j] == T) bitmap_set(tiew, q.e + j - w0);
-                    }
+                for_each_elem<kVec>(x, w0, we, [&](int idx, uint32_t key, bool ok) {
+                    if (ok && key > T) bitmap_set(gtw, idx - w0);
+                    if (ok && key == T) bitmap_set(tiew, idx - w0);
                 });
                 __syncthreads();
                 unsigned long long next = 0;
@@ -686,8 +543,8 @@ struct radix_shape {
 
 radix_shape radix_pick_shape(int rows, int stride, int deterministic) {
     radix_shape sh;
-    /* Split a row while the grid stays within one wave of 2 CTAs per SM of an H100 and each
-     * CTA keeps at least 8K columns. */
+    /* Split a row while the grid stays under ~2 CTAs per SM of an H100 and each CTA keeps
+     * at least 8K columns. */
     int s = 1;
     while (s < kMaxCluster && (long long)rows * s * 2 <= 264 && stride / (s * 2) >= 8192) s *= 2;
     if (deterministic) {
@@ -715,9 +572,6 @@ seam_status radix_launch(const seam_topk_args *a, const radix_shape &sh, cudaStr
     auto kernel = topk_radix_kernel<S, DET>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          (int)sh.smem));
-    if (S > 8)
-        SEAM_CUDA_CHECK(
-            cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
     cudaLaunchConfig_t cfg = {};
     cfg.gridDim = dim3((unsigned)a->rows * S);
     cfg.blockDim = dim3(kThreads);
@@ -741,8 +595,7 @@ seam_status radix_dispatch(const seam_topk_args *a, const radix_shape &sh, cudaS
     case 1: return radix_launch<1, DET>(a, sh, stream);
     case 2: return radix_launch<2, DET>(a, sh, stream);
     case 4: return radix_launch<4, DET>(a, sh, stream);
-    case 8: return radix_launch<8, DET>(a, sh, stream);
-    default: return radix_launch<16, DET>(a, sh, stream);
+    default: return radix_launch<8, DET>(a, sh, stream);
     }
 }
 

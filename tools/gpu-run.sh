@@ -7,7 +7,7 @@
 # tool), san_errors.txt (reports, and the tail of every run that did not exit 0), logs.tar.xz
 # (benchmark JSON, build and FlashInfer logs, profiles). FI=1 (default) also starts
 # FlashInfer's top-k JIT build in the background from .device/fi-slim.tar.xz (a slimmed
-# wheel; a prebuilt JIT cache in .device/fi-jit.tar.xz is used when present), uses it in the
+# wheel; a prebuilt module in .device/fi-jit.tar.xz is used when present), uses it in the
 # peer benchmark if it finished in time, and returns the cache as fi-jit.tar.xz when it was
 # built here. PROFILE="ROWSxL ..." runs ncu (full set, source lines) on the default-mode
 # top-k kernel of each shape after the benchmarks. The output stays within the lender's
@@ -21,7 +21,9 @@ L=$out/json # everything here travels back in logs.tar.xz
 export FLASHINFER_WORKSPACE_BASE=/tmp/fiws FLASHINFER_CUDA_ARCH_LIST=9.0a
 if [ "${FI:-1}" = 1 ] && [ -f .device/fi-slim.tar.xz ]; then
   mkdir -p /tmp/fi /tmp/fiws && tar xJf .device/fi-slim.tar.xz -C /tmp/fi
-  [ -f .device/fi-jit.tar.xz ] && tar xJf .device/fi-jit.tar.xz -C /tmp/fiws
+  # A prebuilt top-k module (tools/stage_flashinfer.sh says how it is made) goes into the
+  # package's own AOT folder, which FlashInfer loads without compiling.
+  [ -f .device/fi-jit.tar.xz ] && tar xJf .device/fi-jit.tar.xz -C /tmp/fi
   ( PYTHONPATH=/tmp/fi MAX_JOBS=16 timeout "${FI_TIMEOUT:-380}" nice -n 5 python3 tools/probe_flashinfer.py >"$L/fi.log" 2>&1 & )
 fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader >"$out/bench.txt"
