@@ -10,9 +10,9 @@
 # wheel; a prebuilt module in .device/fi-jit.tar.xz is used when present), uses it in the
 # peer benchmark if it finished in time, and returns the cache as fi-jit.tar.xz when it was
 # built here. PROFILE="ROWSxL ..." runs ncu (full set, source lines) on the default-mode
-# top-k kernel of each shape after the benchmarks. The output stays within the lender's
+# top-k kernel of each shape after the benchmarks; tools/ncu_lines.py reads the CSVs. The output stays within the lender's
 # 8-file limit. BENCHES="topk topk-peers ..." runs only the named benchmarks; SAN_PROGS
-# names the test programs to sanitize.
+# names the test programs to sanitize (empty: none).
 set -uo pipefail
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 )); }
 source .device/env.sh
@@ -56,9 +56,9 @@ bench indexer-torch 40 python3 tools/bench_indexer_torch.py --quick --lib build-
 bench layers-torch 30 python3 tools/bench_layers_torch.py --iters 10 --lib build-gpu/libseam.so --json $J/layers_torch.json
 SEAM_LIBRARY=build-gpu/libseam.so bench python-overhead 30 python3 tools/bench_python_overhead.py --iters 500 --c-tool $B/seam-bench-call --json $J/python_overhead.json
 grep -E '^## ' "$out/bench.txt"
-for shape in ${PROFILE:-}; do # ncu on the default-mode kernel (third launch: after warm-up)
-  timeout 90 ncu --set full --import-source yes --kernel-name-base demangled \
-    -k 'regex:topk_radix_kernel<[0-9]+, false>' --launch-skip 2 --launch-count 1 -o "/tmp/prof_$shape" \
+for shape in ${PROFILE:-}; do # ncu on the third radix launch: the default mode's, after warm-up
+  timeout 90 ncu --set full --import-source yes \
+    -k topk_radix_kernel --launch-skip 2 --launch-count 1 -o "/tmp/prof_$shape" \
     $B/seam-bench-topk --shape "$shape" --data normal --json /tmp/prof.json >"$L/prof_$shape.log" 2>&1
   ncu -i "/tmp/prof_$shape.ncu-rep" --page details >"$L/prof_${shape}_details.txt" 2>&1
   ncu -i "/tmp/prof_$shape.ncu-rep" --page source --csv --print-source cuda,sass >"$L/prof_${shape}_source.csv" 2>&1
@@ -67,13 +67,13 @@ done
 # sanitizers: everything left of the call, in parallel
 left=$(( ${SAN_END:-525} - $(el) )); [ $left -lt 60 ] && left=60
 echo "sanitizers with ${left}s each at $(el)s"
-progs=${SAN_PROGS:-"test_topk test_graph test_comm test_indexer test_layers test_context test_graph_fallback"}
+progs=${SAN_PROGS-"test_topk test_graph test_comm test_indexer test_layers test_context test_graph_fallback"}
 { for p in $progs; do for t in memcheck racecheck initcheck synccheck; do
     if [ "$p $t" = "test_topk racecheck" ]; then
       for name in $(grep -o 'cmocka_unit_test(test_[a-z_0-9]*' tests/test_topk.c | cut -d'(' -f2); do echo "$p $t $name"; done
     else echo "$p $t"; fi
   done; done; } |
-  SAN_TIMEOUT=$left xargs -P 40 -L 1 bash -c '
+  SAN_TIMEOUT=$left xargs -r -P 40 -L 1 bash -c '
     case $0 in test_comm|test_graph_fallback) api="--report-api-errors no" ;; *) api="" ;; esac
     TEST_FILTER=${2:-} timeout $SAN_TIMEOUT compute-sanitizer --tool $1 $api --require-cuda-init no --error-exitcode 99 --print-limit 10 build-gpu/tests/$0 >/tmp/san_$0_$1${2:+_$2}.log 2>&1; echo "$0 $1 ${2:-} rc=$?"' >"$out/san.txt"
 sort "$out/san.txt" -o "$out/san.txt"; grep -v 'rc=0$' "$out/san.txt"; echo "clean runs: $(grep -c 'rc=0$' "$out/san.txt") of $(wc -l <"$out/san.txt")"

@@ -2,8 +2,10 @@
 # Stages FlashInfer 0.7.2 for the lent GPU machines (no package access there) as
 # .device/fi-slim.tar.xz (about 13 MB): the wheel (62 MB) is too big to carry whole, so only
 # its Python files, data/include, data/cccl and the top-k sources stay, plus apache-tvm-ffi.
-# tools/gpu-run.sh unpacks it to /tmp/fi and builds FlashInfer's top-k JIT module (slow: over
-# 6 minutes on the 16-core H100 host, see docs/performance.md). Run from the repo root here.
+# tools/gpu-run.sh unpacks it to /tmp/fi. FlashInfer's top-k module is compiled on first use
+# (about 15 minutes, too long for a GPU session): build it here once with
+# tools/build_flashinfer_topk.py into .device/fi-jit.tar.xz, which gpu-run.sh unpacks over the
+# package. Run from the repo root here.
 set -euo pipefail
 work=$(mktemp -d)
 dl=(python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp
