@@ -33,7 +33,7 @@ def main():
     nrows = (len(panels) + cols - 1) // cols
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.4 * nrows), squeeze=False)
     methods = sorted({r["method"] for r in results})
-    colors = {m: plt.cm.tab10(i % 10) for i, m in enumerate(methods)}
+    colors = {m: plt.cm.tab20(i % 20) for i, m in enumerate(methods)}  # 12+ methods: tab10 repeats
     for ax, (kind, rows) in zip(axes.flat, panels):
         sub = [r for r in results if r["kind"] == kind and r["rows"] == rows]
         for m in methods:
