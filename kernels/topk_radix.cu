@@ -37,7 +37,9 @@
  * histogram through distributed shared memory; the leader finds the threshold and every CTA
  * reads it back; candidates of all slices are gathered into the leader's buffer, and output
  * positions come from counters in the leader's shared memory. S = 1 is the same kernel
- * without the cluster steps.
+ * without the cluster steps. The launcher runs split rows with the deterministic kernel only
+ * (for default mode too: it measured faster there); the default-mode cluster code is kept
+ * general but not instantiated.
  *
  * Default mode writes each selected index at a position from a shared counter (any order).
  * Deterministic mode writes nothing early: every CTA keeps two bitmaps over its slice
@@ -589,13 +591,14 @@ seam_status radix_launch(const seam_topk_args *a, const radix_shape &sh, cudaStr
     return SEAM_OK;
 }
 
-template <bool DET>
-seam_status radix_dispatch(const seam_topk_args *a, const radix_shape &sh, cudaStream_t stream) {
+/* The deterministic kernel at its cluster size (the only one split rows run). */
+seam_status radix_dispatch_det(const seam_topk_args *a, const radix_shape &sh,
+                               cudaStream_t stream) {
     switch (sh.cluster) {
-    case 1: return radix_launch<1, DET>(a, sh, stream);
-    case 2: return radix_launch<2, DET>(a, sh, stream);
-    case 4: return radix_launch<4, DET>(a, sh, stream);
-    default: return radix_launch<8, DET>(a, sh, stream);
+    case 1: return radix_launch<1, true>(a, sh, stream);
+    case 2: return radix_launch<2, true>(a, sh, stream);
+    case 4: return radix_launch<4, true>(a, sh, stream);
+    default: return radix_launch<8, true>(a, sh, stream);
     }
 }
 
@@ -610,15 +613,17 @@ static bool deterministic_is_faster(int rows, int stride) {
 }
 
 extern "C" seam_status seam_topk_radix_run(const seam_topk_args *a, cudaStream_t stream) {
-    if (!a->deterministic && deterministic_is_faster(a->rows, a->stride)) {
+    radix_shape sh = radix_pick_shape(a->rows, a->stride, a->deterministic);
+    if (a->deterministic) return radix_dispatch_det(a, sh, stream);
+    /* Split rows (few rows of 16K+) always fall under deterministic_is_faster, so default
+     * mode only ever launches its own kernel with one CTA per row. */
+    if (sh.cluster > 1 || deterministic_is_faster(a->rows, a->stride)) {
         seam_topk_args d = *a;
         d.deterministic = 1;
         d.tie_large = 0;
-        return radix_dispatch<true>(&d, radix_pick_shape(d.rows, d.stride, 1), stream);
+        return radix_dispatch_det(&d, radix_pick_shape(d.rows, d.stride, 1), stream);
     }
-    radix_shape sh = radix_pick_shape(a->rows, a->stride, a->deterministic);
-    return a->deterministic ? radix_dispatch<true>(a, sh, stream)
-                            : radix_dispatch<false>(a, sh, stream);
+    return radix_launch<1, false>(a, sh, stream);
 }
 
 /* ---- public launchers ------------------------------------------------------------------ */

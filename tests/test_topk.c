@@ -440,14 +440,16 @@ static void adversarial_rows_match_reference(int k, const char *test_name) {
     /* Under a sanitizer the CUB sort modes (the second opinion, CUB's own kernels) are left
      * out here: they are sanitized on the smaller batches of the fused-transform test. */
     const size_t nmodes = under_sanitizer() ? 3 : sizeof modes / sizeof modes[0];
-    gen_kind kinds[160];
-    int lens[160];
+    gen_kind kinds[256];
+    int lens[256];
     int rows = make_rows(k, kinds, lens, 160);
     /* Few rows split each row over a cluster; for k = 2048 pad the batch with short rows
-     * until every row gets one CTA, so both launch shapes see every kind. */
+     * until every row gets one CTA, so both launch shapes see every kind. 256 rows: default
+     * mode runs its own kernel there (below 256 long rows it runs the deterministic one,
+     * seam_topk_radix_run), so its single-read and exact-fallback paths are covered too. */
     for (int pass = 0; pass < (k == 2048 ? 2 : 1); pass++) {
         if (pass == 1)
-            for (; rows < 160; rows++)
+            for (; rows < 256; rows++)
                 kinds[rows] = (gen_kind)(rows % GEN_COUNT), lens[rows] = seam_test_int(&rng, 0, 3 * k);
         batch b;
         batch_alloc(&b, rows, 160000 + 77);
