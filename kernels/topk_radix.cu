@@ -607,16 +607,18 @@ seam_status radix_dispatch_det(const seam_topk_args *a, const radix_shape &sh,
 /* The deterministic kernel's answer (ascending, smallest indices among ties) is also a valid
  * default-mode answer, and on these shapes it was measured faster on an H100 (its bitmaps
  * replace the output counters of pass 2): 0.81x on prefill rows of 32K columns, 0.83-0.93x
- * on 1-64 rows of 64K-160K (docs/performance.md). Elsewhere it is 3-20% slower. */
+ * on 1-64 rows of 64K-160K (docs/performance.md). Elsewhere it is 3-20% slower, and rows
+ * longer than its bitmaps (> 160K, not measured) cost it one more read. */
 static bool deterministic_is_faster(int rows, int stride) {
-    return stride >= 16384 && (stride <= 32768 || rows < 256);
+    return stride >= 16384 && stride <= kMaxBitmapWords * 32 && (stride <= 32768 || rows < 256);
 }
 
 extern "C" seam_status seam_topk_radix_run(const seam_topk_args *a, cudaStream_t stream) {
     radix_shape sh = radix_pick_shape(a->rows, a->stride, a->deterministic);
     if (a->deterministic) return radix_dispatch_det(a, sh, stream);
-    /* Split rows (few rows of 16K+) always fall under deterministic_is_faster, so default
-     * mode only ever launches its own kernel with one CTA per row. */
+    /* Split rows (few rows of 16K+) go to the deterministic kernel too (up to 160K columns
+     * they fall under deterministic_is_faster; beyond, its split slices still fit the
+     * bitmaps), so default mode only ever launches its own kernel with one CTA per row. */
     if (sh.cluster > 1 || deterministic_is_faster(a->rows, a->stride)) {
         seam_topk_args d = *a;
         d.deterministic = 1;
