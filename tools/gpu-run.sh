@@ -12,7 +12,10 @@
 # built here. PROFILE="ROWSxL ..." runs ncu (full set, source lines) on the default-mode
 # top-k kernel of each shape after the benchmarks; tools/ncu_lines.py reads the CSVs. The output stays within the lender's
 # 8-file limit. BENCHES="topk topk-peers ..." runs only the named benchmarks; SAN_PROGS
-# names the test programs to sanitize (empty: none).
+# names the test programs to sanitize (empty: none), SAN_TOOLS the tools, SAN_TESTS the top-k
+# tests racecheck takes one by one (e.g. the three that need ~10 minutes each:
+# SAN_PROGS=test_topk SAN_TOOLS=racecheck SAN_TESTS="test_topk_adversarial_rows_k2048
+# test_topk_graph_replays_split_rows test_topk_fused_transforms_equal_unfused_plus_gather").
 set -uo pipefail
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 )); }
 source .device/env.sh
@@ -68,9 +71,10 @@ done
 left=$(( ${SAN_END:-525} - $(el) )); [ $left -lt 60 ] && left=60
 echo "sanitizers with ${left}s each at $(el)s"
 progs=${SAN_PROGS-"test_topk test_graph test_comm test_indexer test_layers test_context test_graph_fallback"}
-{ for p in $progs; do for t in memcheck racecheck initcheck synccheck; do
+{ for p in $progs; do for t in ${SAN_TOOLS:-memcheck racecheck initcheck synccheck}; do
     if [ "$p $t" = "test_topk racecheck" ]; then
-      for name in $(grep -o 'cmocka_unit_test(test_[a-z_0-9]*' tests/test_topk.c | cut -d'(' -f2); do echo "$p $t $name"; done
+      for name in ${SAN_TESTS:-$(grep -o 'cmocka_unit_test(test_[a-z_0-9]*' tests/test_topk.c | cut -d'(' -f2)}; do
+        echo "$p $t $name"; done
     else echo "$p $t"; fi
   done; done; } |
   SAN_TIMEOUT=$left xargs -r -P 40 -L 1 bash -c '
