@@ -302,6 +302,23 @@ static void run_and_check(const batch *b, int k, const mode *m, int32_t *d_out, 
     }
 }
 
+/* Run the first `nmodes` modes on an uploaded batch, each against the CPU reference. */
+static void check_modes(const batch *b, int k, size_t nmodes) {
+    const size_t n = (size_t)b->rows * k;
+    int *ref_small = malloc(sizeof(int) * n), *ref_large = malloc(sizeof(int) * n);
+    int *h_out = malloc(sizeof(int) * n);
+    int32_t *d_out;
+    CUDA_OK(cudaMalloc((void **)&d_out, sizeof(int) * n));
+    ref_topk(b->h_scores, b->rows, b->stride, k, b->h_lengths, b->h_starts, 0, ref_small);
+    ref_topk(b->h_scores, b->rows, b->stride, k, b->h_lengths, b->h_starts, 1, ref_large);
+    for (size_t mi = 0; mi < nmodes; mi++)
+        run_and_check(b, k, &modes[mi], d_out, h_out, ref_small, ref_large);
+    cudaFree(d_out);
+    free(ref_small);
+    free(ref_large);
+    free(h_out);
+}
+
 /* ---- argument errors (no GPU needed) ----------------------------------------------------- */
 
 static void test_topk_rejects_bad_arguments(void **state) {
@@ -455,19 +472,7 @@ static void adversarial_rows_match_reference(int k, const char *test_name) {
         batch_alloc(&b, rows, 160000 + 77);
         batch_fill(&b, &rng, kinds, lens);
         batch_upload(&b);
-        int *ref_small = malloc(sizeof(int) * (size_t)rows * k);
-        int *ref_large = malloc(sizeof(int) * (size_t)rows * k);
-        int *h_out = malloc(sizeof(int) * (size_t)rows * k);
-        int32_t *d_out;
-        CUDA_OK(cudaMalloc((void **)&d_out, sizeof(int) * (size_t)rows * k));
-        ref_topk(b.h_scores, rows, b.stride, k, b.h_lengths, b.h_starts, 0, ref_small);
-        ref_topk(b.h_scores, rows, b.stride, k, b.h_lengths, b.h_starts, 1, ref_large);
-        for (size_t mi = 0; mi < nmodes; mi++)
-            run_and_check(&b, k, &modes[mi], d_out, h_out, ref_small, ref_large);
-        cudaFree(d_out);
-        free(ref_small);
-        free(ref_large);
-        free(h_out);
+        check_modes(&b, k, nmodes);
         batch_free(&b);
     }
     printf("# k=%d kinds:", k);
@@ -509,18 +514,7 @@ static void test_topk_split_rows_match_reference(void **state) {
         batch_alloc(&b, rows, 163840);
         batch_fill(&b, &rng, kinds, lens);
         batch_upload(&b);
-        int *ref_small = malloc(sizeof(int) * (size_t)rows * k);
-        int *ref_large = malloc(sizeof(int) * (size_t)rows * k);
-        int *h_out = malloc(sizeof(int) * (size_t)rows * k);
-        int32_t *d_out;
-        CUDA_OK(cudaMalloc((void **)&d_out, sizeof(int) * (size_t)rows * k));
-        ref_topk(b.h_scores, rows, b.stride, k, b.h_lengths, b.h_starts, 0, ref_small);
-        ref_topk(b.h_scores, rows, b.stride, k, b.h_lengths, b.h_starts, 1, ref_large);
-        for (size_t mi = 0; mi < 3; mi++) run_and_check(&b, k, &modes[mi], d_out, h_out, ref_small, ref_large);
-        cudaFree(d_out);
-        free(ref_small);
-        free(ref_large);
-        free(h_out);
+        check_modes(&b, k, 3);
         batch_free(&b);
     }
 }
@@ -542,18 +536,7 @@ static void test_topk_rows_longer_than_bitmaps_match_reference(void **state) {
     batch_alloc(&b, rows, stride);
     batch_fill(&b, &rng, kinds, lens);
     batch_upload(&b);
-    int *ref_small = malloc(sizeof(int) * (size_t)rows * k);
-    int *ref_large = malloc(sizeof(int) * (size_t)rows * k);
-    int *h_out = malloc(sizeof(int) * (size_t)rows * k);
-    int32_t *d_out;
-    CUDA_OK(cudaMalloc((void **)&d_out, sizeof(int) * (size_t)rows * k));
-    ref_topk(b.h_scores, rows, stride, k, b.h_lengths, b.h_starts, 0, ref_small);
-    ref_topk(b.h_scores, rows, stride, k, b.h_lengths, b.h_starts, 1, ref_large);
-    for (size_t mi = 0; mi < 3; mi++) run_and_check(&b, k, &modes[mi], d_out, h_out, ref_small, ref_large);
-    cudaFree(d_out);
-    free(ref_small);
-    free(ref_large);
-    free(h_out);
+    check_modes(&b, k, 3);
     batch_free(&b);
 }
 
