@@ -8,8 +8,9 @@
  * table). Both kernels below are written against that
  * interface, so ragged, paged, NextN native and NextN expanded are the same code.
  *
- * MMA kernel (the fast one). For one query row the logits are a [heads x keys] GEMM with
- * K = 128, then relu, a weighted sum over heads and the key scale. A CTA takes one query
+ * MMA kernel (mma.sync: the fast path for head counts other than 64, or without wgmma).
+ * For one query row the logits are a [heads x keys] GEMM with K = 128, then relu, a
+ * weighted sum over heads and the key scale. A CTA takes one query
  * group and walks key chunks of 256 (4 warps x 64 keys). Each warp loads its 64 keys once
  * into registers as mma.sync B fragments (2 x 16-byte loads per key per quad of lanes: fully
  * used 32-byte sectors) and reuses them for every query of the group; the queries sit in
@@ -23,10 +24,38 @@
  * Traffic: keys are read once per query group (8 prefill tokens, or a request's next_n
  * queries: that is what makes the native NextN layout cheaper than the expanded one).
  *
+ * WGMMA kernel (heads == 64 on sm_90: the AUTO choice there; DRAFT, see
+ * docs/wgmma-logits-draft.md). The mma.sync kernel measured 8-10x above the fp8 compute
+ * floor in prefill and, at 128 FLOP per key byte, is compute-bound even in decode: mma.sync
+ * feeds the tensor cores from registers at a fraction of their Hopper rate, and every
+ * fragment costs load instructions. wgmma reads both operands from shared memory itself.
+ * M = 64 is exactly the head count, so per query row and chunk of 128 keys the [64 x 128]
+ * logits block is one warpgroup MMA m64n128k32 repeated over 4 k-steps (K = 128):
+ *   A = the row's q, [64 heads x 128 dims] fp8, 8 KB; B = the chunk's keys [128 x 128] fp8,
+ *   16 KB; both K-major in the 128-byte swizzle layout (a 128-byte key or head row is one
+ *   swizzle row; chunk c of row r lives at chunk c ^ (r % 8)), described by matrix
+ *   descriptors; stepping K by 32 moves the descriptor's start address by 32 bytes.
+ * One warpgroup per CTA (128 threads, ~96 registers, no spills); shared memory is
+ * G x 8 KB of queries + 2 x 16 KB of keys + small buffers (~103 KB at G = 8, so two CTAs
+ * fit on an SM and one's epilogue overlaps the other's MMAs; ~44 KB at G = 1 for decode).
+ * Keys arrive by 16-byte cp.async (8 threads per key: whole 128-byte rows per quarter warp,
+ * zero-fill outside the range or for bad pages), double-buffered: the CTA's next chunk loads
+ * while the current one is multiplied by every row of the group (the reuse that makes
+ * native NextN and 8-token prefill groups cheaper than one row per key read). cp.async
+ * writes are generic-proxy writes, so each thread fences (fence.proxy.async) before the
+ * barrier that hands the tile to wgmma. The MMA is issued and waited for in one asm
+ * statement (no overlap of MMA and epilogue inside a CTA: simplest correct first; the two
+ * CTAs per SM provide the overlap). Epilogue: the m64nNk32 f32 accumulator gives warp w
+ * heads 16w..16w+15 and lane (g, t) keys 8j + 2t + {0,1} of heads 16w + g and 16w + g + 8:
+ * relu and weight in registers, the same transpose-reduction over g as above (28 shuffles
+ * for 32 values), then the 4 warps' partial sums meet in shared memory and thread i writes
+ * key kb + i (times its scale), so a row's 128 logits are one 512-byte store.
+ *
  * SIMT kernel (the simple reference, and the path for heads not a multiple of 16): one CTA
  * per query row, the row's q in shared memory as fp32, one thread per key.
  *
- * Graph safety: grids depend only on rows, groups, stride and heads; ranges, lengths,
+ * Graph safety: grids depend only on rows, groups, stride and heads (and, for the kernel
+ * choice, the device's compute capability, fixed for a context); ranges, lengths,
  * page-table entries and strides are read on the device. Columns outside a row's range are
  * never written. */
 #include <cuda_fp8.h>
