@@ -653,9 +653,13 @@ seam_status launch_mma_mt(const Source &src, const uint8_t *q, const float *w, f
     return SEAM_OK;
 }
 
-/* The wgmma kernel exists only in the sm_90a binary: true when the current device is compute
+/* The wgmma kernel exists only in the sm_90a binary: true when that binary was built
+ * (meson's gpu_arch = 90a defines SEAM_SM90A_SASS) and the current device is compute
  * capability 9.0 (read once per device; a host attribute, not a device value). */
 bool wgmma_supported() {
+#ifndef SEAM_SM90A_SASS
+    return false;
+#else
     enum { MAX_DEVICES = 64 };
     static std::atomic<int> cached[MAX_DEVICES]; /* 0 unknown, 1 yes, 2 no */
     int dev = 0;
@@ -669,6 +673,7 @@ bool wgmma_supported() {
         if (dev < MAX_DEVICES) cached[dev].store(v, std::memory_order_relaxed);
     }
     return v == 1;
+#endif
 }
 
 template <class Source>
@@ -698,7 +703,8 @@ seam_status launch(const Source &src, seam_indexer_algo algo, int heads, const u
     if (algo == SEAM_INDEXER_ALGO_WGMMA) {
         if (!wgmma_supported())
             return seam_fail(SEAM_ERR_UNSUPPORTED, fn,
-                             "params->algo=WGMMA needs a compute capability 9.0 (sm_90a) device");
+                             "params->algo=WGMMA needs a compute capability 9.0 device and a "
+                             "build with gpu_arch=90a");
         return launch_wgmma(src, q, w, out, G, groups, out_stride, span, stream);
     }
     if (algo == SEAM_INDEXER_ALGO_SIMT) {
