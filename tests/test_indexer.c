@@ -354,6 +354,27 @@ static void test_logits_ragged_matches_fp64_reference(void **state) {
     run_ragged_case(&rng, ROWS, 20, keys, keys, starts, lens, SEAM_INDEXER_ALGO_AUTO); /* SIMT */
 }
 
+/* Many groups of 8 rows with short random ranges scattered over 2000 keys: the launcher then
+ * gives each CTA several chunks (1600 rows = 200 groups -> about 7 chunk slices on a 132-SM
+ * GPU for 16 wgmma chunks of 128 or 8 mma chunks of 256), and inside a chunk most rows of a
+ * group have nothing to do, so the kernels' skip paths (rows outside the chunk, chunks in a
+ * gap between the group's ranges) run next to computed rows in the same CTA. */
+static void test_logits_ragged_many_groups_walk_several_chunks(void **state) {
+    (void)state;
+    SEAM_REQUIRE_GPU();
+    seam_test_rng rng = seam_test_rng_make(__func__);
+    enum { ROWS = 1600, KEYS = 2000 };
+    int32_t *starts = malloc(ROWS * sizeof(int32_t)), *lens = malloc(ROWS * sizeof(int32_t));
+    for (int r = 0; r < ROWS; r++) {
+        starts[r] = seam_test_int(&rng, 0, KEYS - 1);
+        lens[r] = seam_test_int(&rng, 0, 200);
+    }
+    for (size_t a = 0; a < N_ALGOS; a++)
+        if (algos[a] != SEAM_INDEXER_ALGO_SIMT && algo_runs(algos[a], 64))
+            run_ragged_case(&rng, ROWS, 64, KEYS, KEYS + 5, starts, lens, algos[a]);
+    free(starts), free(lens);
+}
+
 /* ---- paged logits ----------------------------------------------------------------------- */
 
 typedef struct paged_data {
@@ -1321,6 +1342,7 @@ int main(void) {
         cmocka_unit_test(test_ops_on_host_context_report_no_device),
         cmocka_unit_test(test_k_store_matches_host_fp8_and_skips_padding),
         cmocka_unit_test(test_logits_ragged_matches_fp64_reference),
+        cmocka_unit_test(test_logits_ragged_many_groups_walk_several_chunks),
         cmocka_unit_test(test_logits_paged_decode_page_boundaries),
         cmocka_unit_test(test_logits_paged_long_contexts_walk_several_chunks),
         cmocka_unit_test(test_logits_nextn_native_matches_expanded_and_reference),
