@@ -8,8 +8,9 @@
  * table). Both kernels below are written against that
  * interface, so ragged, paged, NextN native and NextN expanded are the same code.
  *
- * MMA kernel (the fast one). For one query row the logits are a [heads x keys] GEMM with
- * K = 128, then relu, a weighted sum over heads and the key scale. A CTA takes one query
+ * MMA kernel (mma.sync: the fast path for head counts other than 64, or without wgmma).
+ * For one query row the logits are a [heads x keys] GEMM with K = 128, then relu, a
+ * weighted sum over heads and the key scale. A CTA takes one query
  * group and walks key chunks of 256 (4 warps x 64 keys). Each warp loads its 64 keys once
  * into registers as mma.sync B fragments (2 x 16-byte loads per key per quad of lanes: fully
  * used 32-byte sectors) and reuses them for every query of the group; the queries sit in
@@ -23,10 +24,38 @@
  * Traffic: keys are read once per query group (8 prefill tokens, or a request's next_n
  * queries: that is what makes the native NextN layout cheaper than the expanded one).
  *
+ * WGMMA kernel (heads == 64 on sm_90: the AUTO choice there; DRAFT, see
+ * docs/wgmma-logits-draft.md). The mma.sync kernel measured 8-10x above the fp8 compute
+ * floor in prefill and, at 128 FLOP per key byte, is compute-bound even in decode: mma.sync
+ * feeds the tensor cores from registers at a fraction of their Hopper rate, and every
+ * fragment costs load instructions. wgmma reads both operands from shared memory itself.
+ * M = 64 is exactly the head count, so per query row and chunk of 128 keys the [64 x 128]
+ * logits block is one warpgroup MMA m64n128k32 repeated over 4 k-steps (K = 128):
+ *   A = the row's q, [64 heads x 128 dims] fp8, 8 KB; B = the chunk's keys [128 x 128] fp8,
+ *   16 KB; both K-major in the 128-byte swizzle layout (a 128-byte key or head row is one
+ *   swizzle row; chunk c of row r lives at chunk c ^ (r % 8)), described by matrix
+ *   descriptors; stepping K by 32 moves the descriptor's start address by 32 bytes.
+ * One warpgroup per CTA (128 threads, ~96 registers, no spills); shared memory is
+ * G x 8 KB of queries + 2 x 16 KB of keys + small buffers (~103 KB at G = 8, so two CTAs
+ * fit on an SM and one's epilogue overlaps the other's MMAs; ~44 KB at G = 1 for decode).
+ * Keys arrive by 16-byte cp.async (8 threads per key: whole 128-byte rows per quarter warp,
+ * zero-fill outside the range or for bad pages), double-buffered: the CTA's next chunk loads
+ * while the current one is multiplied by every row of the group (the reuse that makes
+ * native NextN and 8-token prefill groups cheaper than one row per key read). cp.async
+ * writes are generic-proxy writes, so each thread fences (fence.proxy.async) before the
+ * barrier that hands the tile to wgmma. The MMA is issued and waited for in one asm
+ * statement (no overlap of MMA and epilogue inside a CTA: simplest correct first; the two
+ * CTAs per SM provide the overlap). Epilogue: the m64nNk32 f32 accumulator gives warp w
+ * heads 16w..16w+15 and lane (g, t) keys 8j + 2t + {0,1} of heads 16w + g and 16w + g + 8:
+ * relu and weight in registers, the same transpose-reduction over g as above (28 shuffles
+ * for 32 values), then the 4 warps' partial sums meet in shared memory and thread i writes
+ * key kb + i (times its scale), so a row's 128 logits are one 512-byte store.
+ *
  * SIMT kernel (the simple reference, and the path for heads not a multiple of 16): one CTA
  * per query row, the row's q in shared memory as fp32, one thread per key.
  *
- * Graph safety: grids depend only on rows, groups, stride and heads; ranges, lengths,
+ * Graph safety: grids depend only on rows, groups, stride and heads (and, for the kernel
+ * choice, the device's compute capability, fixed for a context); ranges, lengths,
  * page-table entries and strides are read on the device. Columns outside a row's range are
  * never written. */
 #include <cuda_fp8.h>
@@ -302,6 +331,238 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
     }
 }
 
+/* ---- wgmma kernel (heads == 64, sm_90a) ---------------------------------------------------- */
+
+constexpr int kWgHeads = 64;                 /* wgmma M */
+constexpr int kWgKeys = 128;                 /* wgmma N: keys per chunk */
+constexpr int kWgThreads = 128;              /* one warpgroup */
+constexpr int kQTileBytes = kWgHeads * kDim; /* one query row, 8 KB */
+constexpr int kKTileBytes = kWgKeys * kDim;  /* one key chunk, 16 KB */
+
+__device__ __forceinline__ uint32_t smem_addr(const void *p) {
+    return (uint32_t)__cvta_generic_to_shared(p);
+}
+
+/* 16 bytes global -> shared, or 16 zero bytes when !valid (src-size 0 reads nothing). */
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, bool valid) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0)
+                 : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+/* Shared-memory matrix descriptor of a K-major tile in the 128-byte swizzle layout: rows of
+ * 128 bytes (one key or one head: exactly K = 128 fp8), 8-row atoms of 1024 bytes, the
+ * 16-byte chunk c of row r stored at chunk c ^ (r % 8). Fields: start address >> 4 (bits
+ * 0-13), leading byte offset >> 4 (bits 16-29; unused by swizzled K-major layouts, set to
+ * 1), stride byte offset >> 4 (bits 32-45: 1024 bytes from one 8-row atom to the next), base
+ * offset 0 (bits 49-51: tiles are 1024-byte aligned), layout 1 = 128B swizzle (bits 62-63).
+ * K-step ks (32 fp8 = 32 bytes) starts 32*ks bytes into the row: the swizzle is applied to
+ * the address bits, so stepping the start address by 2 (units of 16 bytes) is enough. */
+__device__ __forceinline__ uint64_t sw128_desc(uint32_t saddr) {
+    return (uint64_t)((saddr & 0x3FFFFu) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) |
+           ((uint64_t)1 << 62);
+}
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define SEAM_HAVE_WGMMA 1
+#endif
+
+/* d[64 heads x 128 keys] = A[64 x 128] . B[128 x 128]^T in fp32, both operands K-major in
+ * shared memory: four k-steps of wgmma m64n128k32 e4m3, the first with scale-d = 0 (it
+ * overwrites d), then wait for the result. One asm statement, so the compiler cannot move a
+ * use of d between issue and wait. */
+__device__ __forceinline__ void wgmma_64x128x128(float (&d)[64], uint64_t a, uint64_t b) {
+#ifdef SEAM_HAVE_WGMMA
+    asm volatile(
+        "{\n"
+        "wgmma.fence.sync.aligned;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 {"
+    "%0, %1, %2, %3, %4, %5, %6, %7, "
+    "%8, %9, %10, %11, %12, %13, %14, %15, "
+    "%16, %17, %18, %19, %20, %21, %22, %23, "
+    "%24, %25, %26, %27, %28, %29, %30, %31, "
+    "%32, %33, %34, %35, %36, %37, %38, %39, "
+    "%40, %41, %42, %43, %44, %45, %46, %47, "
+    "%48, %49, %50, %51, %52, %53, %54, %55, "
+    "%56, %57, %58, %59, %60, %61, %62, %63"
+        "}, %64, %68, 0, 1, 1;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 {"
+    "%0, %1, %2, %3, %4, %5, %6, %7, "
+    "%8, %9, %10, %11, %12, %13, %14, %15, "
+    "%16, %17, %18, %19, %20, %21, %22, %23, "
+    "%24, %25, %26, %27, %28, %29, %30, %31, "
+    "%32, %33, %34, %35, %36, %37, %38, %39, "
+    "%40, %41, %42, %43, %44, %45, %46, %47, "
+    "%48, %49, %50, %51, %52, %53, %54, %55, "
+    "%56, %57, %58, %59, %60, %61, %62, %63"
+        "}, %65, %69, 1, 1, 1;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 {"
+    "%0, %1, %2, %3, %4, %5, %6, %7, "
+    "%8, %9, %10, %11, %12, %13, %14, %15, "
+    "%16, %17, %18, %19, %20, %21, %22, %23, "
+    "%24, %25, %26, %27, %28, %29, %30, %31, "
+    "%32, %33, %34, %35, %36, %37, %38, %39, "
+    "%40, %41, %42, %43, %44, %45, %46, %47, "
+    "%48, %49, %50, %51, %52, %53, %54, %55, "
+    "%56, %57, %58, %59, %60, %61, %62, %63"
+        "}, %66, %70, 1, 1, 1;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 {"
+    "%0, %1, %2, %3, %4, %5, %6, %7, "
+    "%8, %9, %10, %11, %12, %13, %14, %15, "
+    "%16, %17, %18, %19, %20, %21, %22, %23, "
+    "%24, %25, %26, %27, %28, %29, %30, %31, "
+    "%32, %33, %34, %35, %36, %37, %38, %39, "
+    "%40, %41, %42, %43, %44, %45, %46, %47, "
+    "%48, %49, %50, %51, %52, %53, %54, %55, "
+    "%56, %57, %58, %59, %60, %61, %62, %63"
+        "}, %67, %71, 1, 1, 1;\n"
+        "wgmma.commit_group.sync.aligned;\n"
+        "wgmma.wait_group.sync.aligned 0;\n"
+        "}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]),
+          "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]),
+          "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]),
+          "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),
+          "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]),
+          "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]),
+          "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]),
+          "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]),
+          "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+        : "l"(a), "l"(a + 2), "l"(a + 4), "l"(a + 6), "l"(b), "l"(b + 2), "l"(b + 4), "l"(b + 6)
+        : "memory");
+#else
+    (void)d, (void)a, (void)b;
+    __trap(); /* the host routes here only on sm_90 (see wgmma_supported) */
+#endif
+}
+
+/* The 128 keys [kb, kb + 128) -> one swizzled B tile, 8 threads per key (one 16-byte chunk
+ * each: a warp reads four whole 128-byte keys per instruction). Keys outside [lo, hi) or
+ * without a cache slot become zeros; their columns are never written as logits. */
+template <class Source>
+__device__ __forceinline__ void load_key_chunk(const Source &src, int trow, int ts, int kb, int lo, int hi,
+                                               uint32_t tile) {
+    const int part = threadIdx.x & 7;
+#pragma unroll 4
+    for (int p = 0; p < kWgKeys / (kWgThreads / 8); p++) {
+        const int key = p * (kWgThreads / 8) + (threadIdx.x >> 3), idx = kb + key;
+        const long long s = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
+        const uint8_t *g = s >= 0 ? src.k + (size_t)s * kDim + part * 16 : src.k;
+        cp_async16(tile + key * 128 + ((part ^ (key & 7)) << 4), g, s >= 0);
+    }
+}
+
+template <class Source>
+__global__ void __launch_bounds__(kWgThreads) logits_wgmma_kernel(Source src, const uint8_t *__restrict__ q,
+                                                                  const float *__restrict__ w,
+                                                                  float *__restrict__ out, int G,
+                                                                  long long out_stride) {
+    extern __shared__ uint8_t wg_smem[];
+    /* Swizzled tiles need 1024-byte alignment of the shared-window address. */
+    const uint32_t raw = smem_addr(wg_smem);
+    uint8_t *base = wg_smem + ((1024u - (raw & 1023u)) & 1023u);
+    uint8_t *s_q = base;                                               /* [G][64 heads][128] */
+    uint8_t *s_k = s_q + (size_t)G * kQTileBytes;                      /* [2][128 keys][128] */
+    float *s_w = reinterpret_cast<float *>(s_k + 2 * kKTileBytes);     /* [G][64] */
+    float *s_red = s_w + G * kWgHeads;                                 /* [2][4 warps][128] */
+    int *s_range = reinterpret_cast<int *>(s_red + 2 * 4 * kWgKeys);   /* [G][2] */
+
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const int ts = src.table_stride();
+    const Group grp = src.group((int)blockIdx.x);
+    const int trow = grp.trow;
+    int lo, hi;
+    group_ranges(src, grp, G, ts, s_range, lo, hi);
+    if (lo >= hi) return; /* CTA-uniform: every thread read the same ranges */
+    const int c_first = lo / kWgKeys + (int)blockIdx.y, c_last = (hi - 1) / kWgKeys;
+    if (c_first > c_last) return;
+
+    /* Queries -> swizzled A tiles (head h = one 128-byte row), in the same cp.async group as
+     * the first key chunk. Rows past the group or with an empty range are zeros. */
+    const uint32_t q_tile = smem_addr(s_q), k_tile0 = smem_addr(s_k);
+    for (int i = tid; i < G * kWgHeads * 8; i += kWgThreads) {
+        const int c = i & 7, h = (i >> 3) & (kWgHeads - 1), j = i >> 9;
+        const bool valid = j < grp.count && s_range[2 * j + 1] > s_range[2 * j];
+        const uint8_t *gq = valid ? q + ((size_t)(grp.first + j) * kWgHeads + h) * kDim + c * 16 : q;
+        cp_async16(q_tile + j * kQTileBytes + h * 128 + ((c ^ (h & 7)) << 4), gq, valid);
+    }
+    load_key_chunk(src, trow, ts, c_first * kWgKeys, lo, hi, k_tile0);
+    cp_async_commit();
+    for (int i = tid; i < G * kWgHeads; i += kWgThreads) {
+        const int j = i / kWgHeads;
+        s_w[i] = j < grp.count ? w[(size_t)(grp.first + j) * kWgHeads + i % kWgHeads] : 0.0f;
+    }
+
+    float d[64];
+#pragma unroll
+    for (int i = 0; i < 64; i++) d[i] = 0.0f;
+    int buf = 0;
+    for (int c = c_first; c <= c_last; c += gridDim.y, buf ^= 1) {
+        const int kb = c * kWgKeys;
+        /* Double buffer: start the next chunk of this CTA, then wait for the current one (the
+         * group committed one iteration ago; an empty group keeps the count uniform). The
+         * buffer being refilled was last read by the previous iteration's wgmmas, which every
+         * thread waited for before that iteration's closing barrier. */
+        const int cn = c + (int)gridDim.y;
+        if (cn <= c_last) load_key_chunk(src, trow, ts, cn * kWgKeys, lo, hi, k_tile0 + (buf ^ 1) * kKTileBytes);
+        cp_async_commit();
+        cp_async_wait<1>();
+        /* cp.async writes are generic-proxy writes; wgmma reads through the async proxy. */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        __syncthreads();
+
+        /* Thread tid owns column kb + tid in the output; its scale is fetched before the MMAs. */
+        const int col = kb + tid;
+        const long long cs = (col >= lo && col < hi) ? src.slot(trow, ts, col) : -1;
+        const float scale = cs >= 0 ? __ldg(src.scales + cs) : 0.0f;
+        const uint64_t b_desc = sw128_desc(k_tile0 + buf * kKTileBytes);
+
+        int done = 0; /* rows computed in this chunk: picks the reduction buffer */
+        for (int j = 0; j < G; j++) {
+            const int s0 = s_range[2 * j], e0 = s_range[2 * j + 1];
+            if (kb >= e0 || kb + kWgKeys <= s0) continue; /* CTA-uniform */
+            wgmma_64x128x128(d, sw128_desc(q_tile + j * kQTileBytes), b_desc);
+            /* Accumulator fragment of m64nNk32 .f32: warp w holds heads 16w..16w+15; lane
+             * (g, t) holds d[4*nb + 2*r + e] = D[head 16w + g + 8r][key 8*nb + 2t + e]. */
+            const float w0 = s_w[j * kWgHeads + warp * 16 + g], w1 = s_w[j * kWgHeads + warp * 16 + g + 8];
+            float part[32];
+#pragma unroll
+            for (int nb = 0; nb < 16; nb++)
+#pragma unroll
+                for (int e = 0; e < 2; e++)
+                    part[2 * nb + e] = w0 * fmaxf(d[4 * nb + e], 0.0f) + w1 * fmaxf(d[4 * nb + 2 + e], 0.0f);
+            /* Sum over g (lane bits 2..4): afterwards lane (g, t) holds items 4g + i, i.e.
+             * keys 16g + 8*(i/2) + 2t + (i%2). */
+            transpose_reduce_step<32, 16>(part, lane);
+            transpose_reduce_step<16, 8>(part, lane);
+            transpose_reduce_step<8, 4>(part, lane);
+            /* Sum over the 4 warps (16 heads each) through shared memory; two buffers used in
+             * turn, so one barrier per computed row suffices (a buffer is rewritten two computed
+             * rows later, after every thread passed the barrier between). */
+            float *red = s_red + (done++ & 1) * 4 * kWgKeys;
+            *reinterpret_cast<float2 *>(red + warp * kWgKeys + 16 * g + 2 * t) = make_float2(part[0], part[1]);
+            *reinterpret_cast<float2 *>(red + warp * kWgKeys + 16 * g + 8 + 2 * t) = make_float2(part[2], part[3]);
+            __syncthreads();
+            if (col >= s0 && col < e0) {
+                const float sum = red[tid] + red[kWgKeys + tid] + red[2 * kWgKeys + tid] + red[3 * kWgKeys + tid];
+                out[(size_t)(grp.first + j) * out_stride + col] = cs >= 0 ? sum * scale : -INFINITY;
+            }
+        }
+        __syncthreads(); /* every wgmma of this chunk is done before its buffer is refilled */
+    }
+}
+
 template <class Source>
 __global__ void __launch_bounds__(kSimtThreads) logits_simt_kernel(Source src, const uint8_t *__restrict__ q,
                                                                    const float *__restrict__ w,
@@ -370,8 +631,8 @@ int sm_count() {
 /* Launch shapes: groups x chunk slices. Each CTA loads its group's queries once and walks
  * chunks c = first + y, first + y + gridDim.y, ...; gridDim.y is sized from the shapes so
  * the whole grid is about four waves of CTAs. */
-int chunk_slices(int groups, int span) {
-    int chunks = (span + kChunk - 1) / kChunk;
+int chunk_slices(int groups, int span, int chunk) {
+    int chunks = (span + chunk - 1) / chunk;
     long long want = (4LL * sm_count() * 3 + groups - 1) / groups;
     if (want < 1) want = 1;
     if (want > chunks) want = chunks;
@@ -386,8 +647,45 @@ seam_status launch_mma_mt(const Source &src, const uint8_t *q, const float *w, f
                   (size_t)G * 2 * sizeof(int);
     auto kernel = logits_mma_kernel<MT, Source>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span));
+    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, kChunk));
     kernel<<<grid, kThreads, smem, stream>>>(src, q, w, out, G, out_stride);
+    SEAM_CUDA_CHECK_LAUNCH();
+    return SEAM_OK;
+}
+
+/* The wgmma kernel exists only in the sm_90a binary: true when that binary was built
+ * (meson's gpu_arch = 90a defines SEAM_SM90A_SASS) and the current device is compute
+ * capability 9.0 (read once per device; a host attribute, not a device value). */
+bool wgmma_supported() {
+#ifndef SEAM_SM90A_SASS
+    return false;
+#else
+    enum { MAX_DEVICES = 64 };
+    static std::atomic<int> cached[MAX_DEVICES]; /* 0 unknown, 1 yes, 2 no */
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0) return false;
+    int v = dev < MAX_DEVICES ? cached[dev].load(std::memory_order_relaxed) : 0;
+    if (v == 0) {
+        int major = 0, minor = 0;
+        bool ok = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess &&
+                  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) == cudaSuccess;
+        v = ok && major == 9 && minor == 0 ? 1 : 2;
+        if (dev < MAX_DEVICES) cached[dev].store(v, std::memory_order_relaxed);
+    }
+    return v == 1;
+#endif
+}
+
+template <class Source>
+seam_status launch_wgmma(const Source &src, const uint8_t *q, const float *w, float *out, int G, int groups,
+                         long long out_stride, int span, cudaStream_t stream) {
+    size_t smem = 1024 /* alignment slack */ + (size_t)G * kQTileBytes + 2 * (size_t)kKTileBytes +
+                  (size_t)G * kWgHeads * sizeof(float) + 2 * 4 * kWgKeys * sizeof(float) +
+                  (size_t)G * 2 * sizeof(int);
+    auto kernel = logits_wgmma_kernel<Source>;
+    SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, kWgKeys));
+    kernel<<<grid, kWgThreads, smem, stream>>>(src, q, w, out, G, out_stride);
     SEAM_CUDA_CHECK_LAUNCH();
     return SEAM_OK;
 }
@@ -395,8 +693,20 @@ seam_status launch_mma_mt(const Source &src, const uint8_t *q, const float *w, f
 template <class Source>
 seam_status launch(const Source &src, seam_indexer_algo algo, int heads, const uint8_t *q,
                    const float *w, float *out, int rows, int G, int groups, int span,
-                   int out_stride, cudaStream_t stream) {
-    if (algo == SEAM_INDEXER_ALGO_AUTO) algo = heads % 16 == 0 ? SEAM_INDEXER_ALGO_MMA : SEAM_INDEXER_ALGO_SIMT;
+                   int out_stride, cudaStream_t stream, const char *fn) {
+    if (algo == SEAM_INDEXER_ALGO_AUTO) {
+        if (heads == kWgHeads && wgmma_supported())
+            algo = SEAM_INDEXER_ALGO_WGMMA;
+        else
+            algo = heads % 16 == 0 ? SEAM_INDEXER_ALGO_MMA : SEAM_INDEXER_ALGO_SIMT;
+    }
+    if (algo == SEAM_INDEXER_ALGO_WGMMA) {
+        if (!wgmma_supported())
+            return seam_fail(SEAM_ERR_UNSUPPORTED, fn,
+                             "params->algo=WGMMA needs a compute capability 9.0 device and a "
+                             "build with gpu_arch=90a");
+        return launch_wgmma(src, q, w, out, G, groups, out_stride, span, stream);
+    }
     if (algo == SEAM_INDEXER_ALGO_SIMT) {
         int slices = (span + kSimtThreads - 1) / kSimtThreads;
         if (slices > 1024) slices = 1024;
@@ -414,8 +724,11 @@ seam_status launch(const Source &src, seam_indexer_algo algo, int heads, const u
 }
 
 seam_status check_algo(seam_indexer_algo algo, int heads, const char *fn) {
-    if (algo < SEAM_INDEXER_ALGO_AUTO || algo > SEAM_INDEXER_ALGO_SIMT)
+    if (algo < SEAM_INDEXER_ALGO_AUTO || algo > SEAM_INDEXER_ALGO_WGMMA)
         return seam_fail(SEAM_ERR_INVALID_ARG, fn, "params->algo=%d is not a seam_indexer_algo", (int)algo);
+    if (algo == SEAM_INDEXER_ALGO_WGMMA && heads != kWgHeads)
+        return seam_fail(SEAM_ERR_INVALID_ARG, fn,
+                         "params->heads=%d: the WGMMA kernel needs exactly %d heads", heads, kWgHeads);
     if (algo == SEAM_INDEXER_ALGO_MMA && heads % 16 != 0)
         return seam_fail(SEAM_ERR_INVALID_ARG, fn,
                          "params->heads=%d: the MMA kernel needs a multiple of 16", heads);
@@ -458,7 +771,7 @@ extern "C" SEAM_API seam_status seam_indexer_logits_ragged(const seam_indexer_lo
     int groups = (p->rows + kRaggedGroup - 1) / kRaggedGroup;
     int cols = p->keys < p->stride ? p->keys : p->stride;
     return launch(src, p->algo, p->heads, (const uint8_t *)p->q, p->weights, p->logits, p->rows,
-                  kRaggedGroup, groups, cols, p->stride, (cudaStream_t)stream);
+                  kRaggedGroup, groups, cols, p->stride, (cudaStream_t)stream, __func__);
 }
 
 extern "C" SEAM_API seam_status seam_indexer_logits_paged(const seam_indexer_logits_paged_params *p,
@@ -525,8 +838,8 @@ extern "C" SEAM_API seam_status seam_indexer_logits_paged(const seam_indexer_log
         long long groups = (rows + kRaggedGroup - 1) / kRaggedGroup + p->max_requests;
         SEAM_CHECK_ARG(groups <= INT_MAX, "params->max_requests=%d is too large", p->max_requests);
         return launch(src, p->algo, p->heads, (const uint8_t *)p->q, p->weights, p->logits, (int)rows,
-                      kRaggedGroup, (int)groups, p->stride, p->stride, (cudaStream_t)stream);
+                      kRaggedGroup, (int)groups, p->stride, p->stride, (cudaStream_t)stream, __func__);
     }
     return launch(src, p->algo, p->heads, (const uint8_t *)p->q, p->weights, p->logits, (int)rows,
-                  p->next_n, p->groups, p->stride, p->stride, (cudaStream_t)stream);
+                  p->next_n, p->groups, p->stride, p->stride, (cudaStream_t)stream, __func__);
 }

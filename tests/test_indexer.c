@@ -174,8 +174,26 @@ static void *to_host(const void *d, size_t bytes) {
     return h;
 }
 
-static const seam_indexer_algo algos[] = {SEAM_INDEXER_ALGO_MMA, SEAM_INDEXER_ALGO_SIMT};
-static const char *algo_name(seam_indexer_algo a) { return a == SEAM_INDEXER_ALGO_MMA ? "mma" : "simt"; }
+/* Every logits test runs each kernel: mma.sync, SIMT and (on sm_90 devices) wgmma. */
+#define N_ALGOS 3
+static const seam_indexer_algo algos[N_ALGOS] = {SEAM_INDEXER_ALGO_MMA, SEAM_INDEXER_ALGO_SIMT,
+                                                 SEAM_INDEXER_ALGO_WGMMA};
+static const char *algo_name(seam_indexer_algo a) {
+    return a == SEAM_INDEXER_ALGO_MMA ? "mma" : a == SEAM_INDEXER_ALGO_WGMMA ? "wgmma" : "simt";
+}
+/* The wgmma kernel needs 64 heads and a compute capability 9.0 device. */
+static int algo_runs(seam_indexer_algo a, int heads) {
+    if (a != SEAM_INDEXER_ALGO_WGMMA) return 1;
+    int dev = 0, major = 0, minor = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess) return 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) return 0;
+    if (cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess) return 0;
+    if (major != 9 || minor != 0) {
+        print_message("note: %s skipped (device is sm_%d%d)\n", algo_name(a), major, minor);
+        return 0;
+    }
+    return heads == 64;
+}
 
 /* ---- k-cache store ------------------------------------------------------------------------ */
 
@@ -328,11 +346,33 @@ static void test_logits_ragged_matches_fp64_reference(void **state) {
     const int extra[][2] = {{0, 0}, {5, 1}, {keys - 3, 10}, {250, 300}, {-5, 9}, {826, 1}, {511, 2}, {0, keys}};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++, r++) starts[r] = extra[i][0], lens[r] = extra[i][1];
     assert_int_equal(r, ROWS);
-    for (size_t a = 0; a < 2; a++) {
-        run_ragged_case(&rng, ROWS, 64, keys, keys + 13, starts, lens, algos[a]);
-        run_ragged_case(&rng, ROWS, 32, keys, 600, starts, lens, algos[a]); /* stride < keys */
+    for (size_t a = 0; a < N_ALGOS; a++) {
+        if (algo_runs(algos[a], 64)) run_ragged_case(&rng, ROWS, 64, keys, keys + 13, starts, lens, algos[a]);
+        if (algo_runs(algos[a], 32)) /* stride < keys */
+            run_ragged_case(&rng, ROWS, 32, keys, 600, starts, lens, algos[a]);
     }
     run_ragged_case(&rng, ROWS, 20, keys, keys, starts, lens, SEAM_INDEXER_ALGO_AUTO); /* SIMT */
+}
+
+/* Many groups of 8 rows with short random ranges scattered over 2000 keys: the launcher then
+ * gives each CTA several chunks (1600 rows = 200 groups -> about 7 chunk slices on a 132-SM
+ * GPU for 16 wgmma chunks of 128 or 8 mma chunks of 256), and inside a chunk most rows of a
+ * group have nothing to do, so the kernels' skip paths (rows outside the chunk, chunks in a
+ * gap between the group's ranges) run next to computed rows in the same CTA. */
+static void test_logits_ragged_many_groups_walk_several_chunks(void **state) {
+    (void)state;
+    SEAM_REQUIRE_GPU();
+    seam_test_rng rng = seam_test_rng_make(__func__);
+    enum { ROWS = 1600, KEYS = 2000 };
+    int32_t *starts = malloc(ROWS * sizeof(int32_t)), *lens = malloc(ROWS * sizeof(int32_t));
+    for (int r = 0; r < ROWS; r++) {
+        starts[r] = seam_test_int(&rng, 0, KEYS - 1);
+        lens[r] = seam_test_int(&rng, 0, 200);
+    }
+    for (size_t a = 0; a < N_ALGOS; a++)
+        if (algos[a] != SEAM_INDEXER_ALGO_SIMT && algo_runs(algos[a], 64))
+            run_ragged_case(&rng, ROWS, 64, KEYS, KEYS + 5, starts, lens, algos[a]);
+    free(starts), free(lens);
 }
 
 /* ---- paged logits ----------------------------------------------------------------------- */
@@ -462,7 +502,8 @@ static void test_logits_paged_decode_page_boundaries(void **state) {
         uint8_t *q;
         float *w;
         random_queries(&rng, B, 64, &q, &w);
-        for (int a = 0; a < 2; a++) {
+        for (int a = 0; a < N_ALGOS; a++) {
+            if (!algo_runs(algos[a], 64)) continue;
             char what[64];
             snprintf(what, sizeof what, "decode page %d %s", ps, algo_name(algos[a]));
             int stride = 330;
@@ -473,6 +514,35 @@ static void test_logits_paged_decode_page_boundaries(void **state) {
         free(q), free(w);
         free_paged(&s);
     }
+}
+
+/* Long decode contexts: enough key chunks per request that the grid gives each CTA several
+ * chunks (with 24 requests the launcher makes about 66 chunk slices on a 132-SM GPU, and a
+ * 12000-key context is 94 wgmma chunks of 128 or 47 mma chunks of 256), so the wgmma kernel's
+ * double-buffered loop (load chunk c + slices while computing chunk c) runs, not only its
+ * first iteration. Lengths are not multiples of the chunk; one is exactly a multiple. */
+static void test_logits_paged_long_contexts_walk_several_chunks(void **state) {
+    (void)state;
+    SEAM_REQUIRE_GPU();
+    seam_test_rng rng = seam_test_rng_make(__func__);
+    enum { B = 24, MAX_CTX = 12000 };
+    int32_t lens[B];
+    for (int b = 0; b < B; b++) lens[b] = seam_test_int(&rng, 9000, MAX_CTX);
+    lens[3] = 11904; /* 93 * 128 */
+    paged_setup s = make_paged(&rng, B, 64, MAX_CTX);
+    uint8_t *q;
+    float *w;
+    random_queries(&rng, B, 64, &q, &w);
+    for (int a = 0; a < N_ALGOS; a++) {
+        if (algos[a] == SEAM_INDEXER_ALGO_SIMT || !algo_runs(algos[a], 64)) continue;
+        char what[64];
+        snprintf(what, sizeof what, "long decode %s", algo_name(algos[a]));
+        float *got = run_paged(&s, B, 1, 64, MAX_CTX, q, w, lens, s.d_table, s.table_stride, NULL, algos[a]);
+        check_paged(what, &s, got, B, 1, 64, MAX_CTX, q, w, lens, s.table, s.table_stride, NULL);
+        free(got);
+    }
+    free(q), free(w);
+    free_paged(&s);
 }
 
 /* NextN: native [B, next_n] groups against the expanded layout ([B*next_n] groups with the
@@ -503,7 +573,8 @@ static void test_logits_nextn_native_matches_expanded_and_reference(void **state
             uint8_t *q;
             float *w;
             random_queries(&rng, rows, 64, &q, &w);
-            for (int a = 0; a < 2; a++) {
+            for (int a = 0; a < N_ALGOS; a++) {
+                if (!algo_runs(algos[a], 64)) continue;
                 char what[80];
                 snprintf(what, sizeof what, "nextn %d page %d %s native", next_n, ps, algo_name(algos[a]));
                 float *nat = run_paged(&s, B, next_n, 64, stride, q, w, lens, s.d_table, s.table_stride,
@@ -557,7 +628,8 @@ static void test_logits_paged_request_grouped_matches_rows(void **state) {
         int32_t *dlen = dev_copy(lens, (size_t)rows * 4), *dcu = dev_copy(cu, sizeof cu);
         int32_t *dn = dev_copy(&n_req, 4);
         float *dl = dev_alloc((size_t)rows * stride * 4);
-        for (int a = 0; a < 2; a++) {
+        for (int a = 0; a < N_ALGOS; a++) {
+            if (!algo_runs(algos[a], 64)) continue;
             dev_poison_f32(dl, (size_t)rows * stride);
             seam_indexer_logits_paged_params p = SEAM_INDEXER_LOGITS_PAGED_PARAMS_INITIALIZER;
             p.groups = rows, p.next_n = 1, p.heads = 64, p.stride = stride;
@@ -1102,6 +1174,8 @@ static void test_launchers_reject_bad_arguments(void **state) {
     r.heads = 20;
     r.algo = SEAM_INDEXER_ALGO_MMA;
     SEAM_ASSERT_FAILS(seam_indexer_logits_ragged(&r, NULL), SEAM_ERR_INVALID_ARG, "multiple of 16");
+    r.algo = SEAM_INDEXER_ALGO_WGMMA;
+    SEAM_ASSERT_FAILS(seam_indexer_logits_ragged(&r, NULL), SEAM_ERR_INVALID_ARG, "exactly 64 heads");
     r.heads = 64;
     r.algo = (seam_indexer_algo)9;
     SEAM_ASSERT_FAILS(seam_indexer_logits_ragged(&r, NULL), SEAM_ERR_INVALID_ARG, "algo=9");
@@ -1268,7 +1342,9 @@ int main(void) {
         cmocka_unit_test(test_ops_on_host_context_report_no_device),
         cmocka_unit_test(test_k_store_matches_host_fp8_and_skips_padding),
         cmocka_unit_test(test_logits_ragged_matches_fp64_reference),
+        cmocka_unit_test(test_logits_ragged_many_groups_walk_several_chunks),
         cmocka_unit_test(test_logits_paged_decode_page_boundaries),
+        cmocka_unit_test(test_logits_paged_long_contexts_walk_several_chunks),
         cmocka_unit_test(test_logits_nextn_native_matches_expanded_and_reference),
         cmocka_unit_test(test_logits_paged_request_grouped_matches_rows),
         cmocka_unit_test(test_k_store_op_capture_replay_writes_only_real_tokens),

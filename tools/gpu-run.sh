@@ -49,7 +49,7 @@ bench topk 60 $B/seam-bench-topk --quick --json $J/topk.json
 bench graph 40 $B/seam-bench-graph --json $J/graph.json
 bench demo 60 $B/seam-demo --json $J/demo.json
 bench demo-decode 40 $B/seam-demo --decode --json $J/demo_decode.json
-bench indexer 40 $B/seam-bench-indexer --quick --json $J/indexer.json
+bench indexer 60 $B/seam-bench-indexer --quick --json $J/indexer.json
 bench layers 30 $B/seam-bench-layers --json $J/layers.json
 bench broadcast 20 $B/seam-bench-broadcast --json $J/broadcast.json
 FIP=""; grep -q "top_k ran" "$L/fi.log" 2>/dev/null && FIP=/tmp/fi:

@@ -130,6 +130,21 @@ static void prefill_call(void *a, int rep) {
     SK(seam_indexer_logits_ragged(&((prefill_arg *)a)->p, (seam_stream)stream));
 }
 
+/* The tensor-core kernels compared in every table: mma.sync, and wgmma where the device has
+ * it (compute capability 9.0). */
+static const seam_indexer_algo tc_algos[2] = {SEAM_INDEXER_ALGO_MMA, SEAM_INDEXER_ALGO_WGMMA};
+static const char *algo_str(seam_indexer_algo a) {
+    return a == SEAM_INDEXER_ALGO_MMA ? "mma" : a == SEAM_INDEXER_ALGO_WGMMA ? "wgmma" : "simt";
+}
+static int algo_ok(seam_indexer_algo a) {
+    if (a != SEAM_INDEXER_ALGO_WGMMA) return 1;
+    int dev = 0, major = 0, minor = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess) return 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) return 0;
+    if (cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess) return 0;
+    return major == 9 && minor == 0;
+}
+
 static void bench_prefill(int quick) {
     static const int shapes[][2] = {{4096, 4096}, {4096, 16384}, {8192, 8192}, {8192, 32768}, {8192, 65536}};
     int n = quick ? 2 : 5;
@@ -155,9 +170,9 @@ static void bench_prefill(int quick) {
         fill_scales(ks, (size_t)C);
         CK(cudaDeviceSynchronize());
         double flop = 2.0 * HEADS * DIM * keys, floor_ms = flop / (FP8_PEAK_TFLOPS * 1e12) * 1e3;
-        for (int a = 0; a < 2; a++) {
-            seam_indexer_algo algo = a ? SEAM_INDEXER_ALGO_SIMT : SEAM_INDEXER_ALGO_MMA;
-            if (algo == SEAM_INDEXER_ALGO_SIMT && i > 0) continue;
+        for (int a = 0; a < 3; a++) {
+            seam_indexer_algo algo = a < 2 ? tc_algos[a] : SEAM_INDEXER_ALGO_SIMT;
+            if ((algo == SEAM_INDEXER_ALGO_SIMT && i > 0) || !algo_ok(algo)) continue;
             prefill_arg arg;
             seam_indexer_logits_ragged_params p = SEAM_INDEXER_LOGITS_RAGGED_PARAMS_INITIALIZER;
             p.rows = T, p.heads = HEADS, p.keys = C, p.stride = C;
@@ -166,7 +181,7 @@ static void bench_prefill(int quick) {
             arg.p = p;
             double ms = time_median(prefill_call, &arg, algo == SEAM_INDEXER_ALGO_SIMT ? 3 : 10);
             double tflops = flop / (ms * 1e-3) / 1e12;
-            const char *name = a ? "simt" : "mma";
+            const char *name = algo_str(algo);
             printf("%-6s %6d %6d %10.3f %10.3f %9.1f %8.2f\n", name, T, C, ms, floor_ms, tflops, ms / floor_ms);
             json_record("\"section\": \"prefill\", \"algo\": \"%s\", \"tokens\": %d, \"context\": %d, "
                         "\"ms\": %.4f, \"floor_ms\": %.4f, \"tflops\": %.1f, \"x_floor\": %.3f",
@@ -306,11 +321,12 @@ static void bench_decode(int quick) {
                 paged_buffers(B, L, 1, &q, &w, &lens, &logits);
                 CK(cudaDeviceSynchronize());
                 double bytes = (double)B * L * (DIM + 4), floor_ms = bytes / read_bw * 1e3;
-                for (int a = 0; a < 2; a++) {
-                    seam_indexer_algo algo = a ? SEAM_INDEXER_ALGO_SIMT : SEAM_INDEXER_ALGO_MMA;
-                    if (a && !(B == 8 && L == 32768 && ps == 64)) continue; /* SIMT: one shape */
+                for (int a = 0; a < 3; a++) {
+                    seam_indexer_algo algo = a < 2 ? tc_algos[a] : SEAM_INDEXER_ALGO_SIMT;
+                    if (a == 2 && !(B == 8 && L == 32768 && ps == 64)) continue; /* SIMT: one shape */
+                    if (!algo_ok(algo)) continue;
                     double ms = time_paged(&pp, 1, 0, q, w, lens, logits, algo, NULL, NULL);
-                    const char *name = a ? "simt" : "mma";
+                    const char *name = algo_str(algo);
                     printf("%-6s %4d %4d %7d %10.4f %10.4f %8.2f %9.0f\n", name, ps, B, L, ms, floor_ms,
                            ms / floor_ms, bytes / (ms * 1e-3) / 1e9);
                     json_record("\"section\": \"decode\", \"algo\": \"%s\", \"page_size\": %d, \"batch\": %d, "
@@ -330,7 +346,7 @@ static void bench_decode(int quick) {
 static void bench_prefill_paged(int quick) {
     static const int shapes[][2] = {{4096, 4096}, {8192, 8192}, {8192, 32768}};
     printf("prefill logits over the paged cache (request-grouped, page 64)\n");
-    printf("%6s %6s %10s %10s %9s %8s\n", "T", "C", "ms", "floor ms", "TFLOP/s", "x floor");
+    printf("%-6s %6s %6s %10s %10s %9s %8s\n", "algo", "T", "C", "ms", "floor ms", "TFLOP/s", "x floor");
     for (int i = 0; i < (quick ? 1 : 3); i++) {
         int T = shapes[i][0], C = shapes[i][1];
         paged_pool pp = make_pool(1, C, 64, 1);
@@ -353,13 +369,19 @@ static void bench_prefill_paged(int quick) {
         p.num_pages = pp.num_pages, p.page_size = 64, p.table_stride = pp.pages_per_req;
         p.context_lens = lens, p.context_lens_stride = 1;
         p.cu_seqlens_q = cu, p.num_requests_device = nreq, p.max_requests = 1;
-        p.logits = logits, p.algo = SEAM_INDEXER_ALGO_MMA;
-        arg.p = p, arg.pool = &pp, arg.rows_per_table = 1, arg.table = pp.table;
-        double ms = time_median(paged_call, &arg, 10);
-        double flop = 2.0 * HEADS * DIM * keys, floor_ms = flop / (FP8_PEAK_TFLOPS * 1e12) * 1e3;
-        printf("%6d %6d %10.3f %10.3f %9.1f %8.2f\n", T, C, ms, floor_ms, flop / (ms * 1e-3) / 1e12, ms / floor_ms);
-        json_record("\"section\": \"prefill_paged\", \"tokens\": %d, \"context\": %d, \"ms\": %.4f, "
-                    "\"floor_ms\": %.4f, \"x_floor\": %.3f", T, C, ms, floor_ms, ms / floor_ms);
+        p.logits = logits;
+        for (int a = 0; a < 2; a++) {
+            if (!algo_ok(tc_algos[a])) continue;
+            p.algo = tc_algos[a];
+            arg.p = p, arg.pool = &pp, arg.rows_per_table = 1, arg.table = pp.table;
+            double ms = time_median(paged_call, &arg, 10);
+            double flop = 2.0 * HEADS * DIM * keys, floor_ms = flop / (FP8_PEAK_TFLOPS * 1e12) * 1e3;
+            printf("%-6s %6d %6d %10.3f %10.3f %9.1f %8.2f\n", algo_str(tc_algos[a]), T, C, ms, floor_ms,
+                   flop / (ms * 1e-3) / 1e12, ms / floor_ms);
+            json_record("\"section\": \"prefill_paged\", \"algo\": \"%s\", \"tokens\": %d, \"context\": %d, "
+                        "\"ms\": %.4f, \"floor_ms\": %.4f, \"x_floor\": %.3f",
+                        algo_str(tc_algos[a]), T, C, ms, floor_ms, ms / floor_ms);
+        }
         free(hl);
         CK(cudaFree(q)); CK(cudaFree(w)); CK(cudaFree(logits)); CK(cudaFree(lens)); CK(cudaFree(cu));
         CK(cudaFree(nreq));
@@ -372,8 +394,8 @@ static void bench_nextn(int quick) {
     static const int batches[] = {1, 8, 32, 64}, ctxs[] = {8192, 32768};
     printf("NextN target-verify logits (page 64): native [B, next_n] vs expanded [B*next_n] (table repeated)\n");
     printf("(grouped: the flat [B*next_n] layout with cu_seqlens_q, as k_cache_and_topk runs it)\n");
-    printf("%6s %4s %6s %12s %12s %12s %8s %10s\n", "next_n", "B", "L", "native ms", "expanded ms", "grouped ms",
-           "speedup", "nat x floor");
+    printf("%-6s %6s %4s %6s %12s %12s %12s %8s %10s\n", "algo", "next_n", "B", "L", "native ms", "expanded ms",
+           "grouped ms", "speedup", "nat x floor");
     for (int next_n = 2; next_n <= 4; next_n += 2) {
         for (int bi = 0; bi < 4; bi++) {
             for (int ci = 0; ci < 2; ci++) {
@@ -389,16 +411,20 @@ static void bench_nextn(int quick) {
                 for (int b = 0; b <= B; b++) hcu[b] = b * next_n;
                 CK(cudaMemcpy(cu, hcu, (size_t)(B + 1) * 4, cudaMemcpyHostToDevice));
                 CK(cudaMemcpy(nreq, &B, 4, cudaMemcpyHostToDevice));
-                double nat = time_paged(&pp, next_n, 0, q, w, lens, logits, SEAM_INDEXER_ALGO_MMA, NULL, NULL);
-                double exp = time_paged(&pp, next_n, 1, q, w, lens, logits, SEAM_INDEXER_ALGO_MMA, NULL, NULL);
-                double grp = time_paged(&pp, next_n, 0, q, w, lens, logits, SEAM_INDEXER_ALGO_MMA, cu, nreq);
-                double floor_ms = (double)B * L * (DIM + 4) / read_bw * 1e3;
-                printf("%6d %4d %6d %12.4f %12.4f %12.4f %8.2f %10.2f\n", next_n, B, L, nat, exp, grp, exp / nat,
-                       nat / floor_ms);
-                json_record("\"section\": \"nextn\", \"next_n\": %d, \"batch\": %d, \"context\": %d, "
-                            "\"native_ms\": %.5f, \"expanded_ms\": %.5f, \"grouped_ms\": %.5f, "
-                            "\"speedup\": %.3f, \"floor_ms\": %.5f",
-                            next_n, B, L, nat, exp, grp, exp / nat, floor_ms);
+                for (int a = 0; a < 2; a++) {
+                    seam_indexer_algo algo = tc_algos[a];
+                    if (!algo_ok(algo)) continue;
+                    double nat = time_paged(&pp, next_n, 0, q, w, lens, logits, algo, NULL, NULL);
+                    double exp = time_paged(&pp, next_n, 1, q, w, lens, logits, algo, NULL, NULL);
+                    double grp = time_paged(&pp, next_n, 0, q, w, lens, logits, algo, cu, nreq);
+                    double floor_ms = (double)B * L * (DIM + 4) / read_bw * 1e3;
+                    printf("%-6s %6d %4d %6d %12.4f %12.4f %12.4f %8.2f %10.2f\n", algo_str(algo), next_n, B, L,
+                           nat, exp, grp, exp / nat, nat / floor_ms);
+                    json_record("\"section\": \"nextn\", \"algo\": \"%s\", \"next_n\": %d, \"batch\": %d, "
+                                "\"context\": %d, \"native_ms\": %.5f, \"expanded_ms\": %.5f, "
+                                "\"grouped_ms\": %.5f, \"speedup\": %.3f, \"floor_ms\": %.5f",
+                                algo_str(algo), next_n, B, L, nat, exp, grp, exp / nat, floor_ms);
+                }
                 free(hcu);
                 CK(cudaFree(cu));
                 CK(cudaFree(nreq));

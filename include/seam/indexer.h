@@ -38,11 +38,14 @@ extern "C" {
 #define SEAM_INDEXER_MAX_HEADS 64
 #define SEAM_INDEXER_FP8_MAX 448.0f /* largest finite e4m3 value */
 
-/* Which logits kernel runs. AUTO picks MMA when heads is a multiple of 16, else SIMT. */
+/* Which logits kernel runs. AUTO picks WGMMA when heads is 64 on a compute capability 9.0
+ * device, else MMA when heads is a multiple of 16, else SIMT. */
 typedef enum seam_indexer_algo {
     SEAM_INDEXER_ALGO_AUTO = 0,
     SEAM_INDEXER_ALGO_MMA = 1,  /* fp8 tensor cores (mma.sync e4m3 m16n8k32, fp32 accumulate) */
-    SEAM_INDEXER_ALGO_SIMT = 2  /* CUDA cores: the simple reference version */
+    SEAM_INDEXER_ALGO_SIMT = 2, /* CUDA cores: the simple reference version */
+    SEAM_INDEXER_ALGO_WGMMA = 3 /* Hopper warpgroup MMA (wgmma m64n128k32 e4m3); heads == 64 and
+                                   sm_90 only (SEAM_ERR_UNSUPPORTED elsewhere) */
 } seam_indexer_algo;
 
 /* ---- k-cache store ---------------------------------------------------------------------- */

@@ -23,7 +23,7 @@ declare("seam_indexer_positions_to_slots", C.c_int, C.POINTER(_abi.IndexerSlotsP
 HEAD_DIM = 128
 MAX_HEADS = 64
 FP8_MAX = 448.0
-ALGOS = {"auto": 0, "mma": 1, "simt": 2}
+ALGOS = {"auto": 0, "mma": 1, "simt": 2, "wgmma": 3}
 FP8 = ("fp8_e4m3", "u8")
 # index_topk op arguments (ops/indexer_ops.c)
 LOGITS_LAYOUTS = {"paged": 0, "ragged": 1}
