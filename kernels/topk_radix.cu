@@ -26,8 +26,8 @@
  *     candidates are dropped and pass 2 runs as usual, so the result is exact either way.
  *   - A row no longer than the candidate buffer (one CTA per row) is read once, straight
  *     into it, and all three levels run in shared memory.
- *   Histogram updates are warp-aggregated over runs of equal bins (sorted and constant rows
- *   would otherwise serialise 32 lanes on one shared-memory address). Rows are read with
+ *   Histogram updates are plain shared-memory increments (ATOMS.POPC.INC: lanes on one
+ *   address are counted in one update, so sorted and constant rows do not serialise). Rows are read with
  *   16-byte loads, 64 KB per CTA in flight, so a decode slice arrives in one or two memory
  *   round trips.
  *
@@ -70,6 +70,8 @@ namespace {
 constexpr int kThreads = 512;
 constexpr int kWarps = kThreads / 32;
 constexpr int kBins = 4096;            /* level 0 and 1: 12-bit digits */
+constexpr int kDiscard = kBins;        /* histogram slot for elements that match no bin */
+constexpr int kHistWords = kBins + 4;  /* bins + the discard slot, 16-byte aligned */
 constexpr int kMaxCluster = 8;
 constexpr int kDynSmemBudget = 106 * 1024; /* two CTAs per SM on sm_90 (227 KB usable) */
 constexpr int kMaxBitmapWords = 5120;  /* deterministic bitmaps: up to 160K elements a slice */
@@ -101,18 +103,14 @@ union scan_temp {
 
 __device__ __forceinline__ int lane_id() { return threadIdx.x & 31; }
 
-/* Add one bin per lane (0xffffffff: nothing) to a shared histogram, one atomic per run of
- * equal bins in consecutive lanes. All lanes of the warp must call it. */
-__device__ __forceinline__ void warp_hist_add(uint32_t *hist, uint32_t bin) {
-    const int lane = lane_id();
-    uint32_t prev = __shfl_up_sync(0xffffffffu, bin, 1);
-    bool head = lane == 0 || prev != bin;
-    unsigned heads = __ballot_sync(0xffffffffu, head);
-    if (head && bin != 0xffffffffu) {
-        unsigned higher = lane == 31 ? 0u : heads >> (lane + 1);
-        int run = higher ? __ffs(higher) : 32 - lane;
-        atomicAdd(&hist[bin], (uint32_t)run);
-    }
+/* Count one element in a shared histogram (bin kDiscard: an element that matches no bin,
+ * counted where nobody reads, so the update needs no branch). A plain increment compiles to
+ * ATOMS.POPC.INC on sm_90, which counts the lanes sharing an address in one update, so
+ * sorted and constant rows (32 lanes on one bin) need no software aggregation: three
+ * instructions per element, against about fourteen for the shuffle/ballot run detection
+ * this replaced. The histogram pass is issue-bound (docs/performance.md). */
+__device__ __forceinline__ void hist_add(uint32_t *hist, uint32_t bin) {
+    atomicAdd(&hist[bin], 1u);
 }
 
 /* Slots from a counter for the flagged lanes, one atomic per warp; -1 for the others. The
@@ -262,7 +260,7 @@ __global__ void __launch_bounds__(kThreads, 2)
 topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     extern __shared__ __align__(16) uint32_t smem[];
     uint32_t *hist = smem;
-    uint32_t *cand_key = hist + kBins;
+    uint32_t *cand_key = hist + kHistWords;
     int *cand_idx = (int *)(cand_key + cand_cap);
     uint32_t *gtw = (uint32_t *)(cand_idx + cand_cap);
     uint32_t *tiew = gtw + bm_words;
@@ -343,7 +341,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         const int hi_shift = shift + bits; /* 32 at level 0: everything matches */
         auto hist_fn = [&](int, uint32_t key, bool ok) {
             bool m = ok && (level == 0 || (key >> hi_shift) == prefix);
-            warp_hist_add(hist, m ? (key >> shift) & mask : 0xffffffffu);
+            hist_add(hist, m ? (key >> shift) & mask : (uint32_t)kDiscard);
         };
         if (S == 1 && level == 0 && len >= kSpecMinLen) {
             /* Single-read path: the first kSpecChunk elements estimate a bin low enough to
@@ -442,7 +440,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                     int i = base + lane_id();
                     uint32_t key = i < n ? cand_key[i] : 0u;
                     bool m = i < n && (lv == 0 || (key >> hs) == p);
-                    warp_hist_add(hist, m ? (key >> sh) & mask : 0xffffffffu);
+                    hist_add(hist, m ? (key >> sh) & mask : (uint32_t)kDiscard);
                 }
                 __syncthreads();
                 find_threshold(hist, 1 << bits, bits, &st, tmp);
@@ -557,7 +555,7 @@ radix_shape radix_pick_shape(int rows, int stride, int deterministic) {
         }
         sh.bm_words = (int)(slice_words < kMaxBitmapWords ? slice_words : kMaxBitmapWords);
         if (sh.bm_words < 1) sh.bm_words = 1;
-        int left = kDynSmemBudget - kBins * 4 - sh.bm_words * 8;
+        int left = kDynSmemBudget - kHistWords * 4 - sh.bm_words * 8;
         sh.cand_cap = (left / 8) & ~31;
         if (sh.cand_cap > kDefaultCandCap) sh.cand_cap = kDefaultCandCap;
     } else {
@@ -565,7 +563,7 @@ radix_shape radix_pick_shape(int rows, int stride, int deterministic) {
         sh.cand_cap = kDefaultCandCap;
     }
     sh.cluster = s;
-    sh.smem = (size_t)kBins * 4 + (size_t)sh.cand_cap * 8 + (size_t)sh.bm_words * 8;
+    sh.smem = (size_t)kHistWords * 4 + (size_t)sh.cand_cap * 8 + (size_t)sh.bm_words * 8;
     return sh;
 }
 
