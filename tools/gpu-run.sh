@@ -16,6 +16,7 @@
 # tests racecheck takes one by one (e.g. the three that need ~10 minutes each:
 # SAN_PROGS=test_topk SAN_TOOLS=racecheck SAN_TESTS="test_topk_adversarial_rows_k2048
 # test_topk_graph_replays_split_rows test_topk_fused_transforms_equal_unfused_plus_gather").
+# AB_BUILD=DIR also times DIR/tools/seam-bench-topk right after this build's.
 set -uo pipefail
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 )); }
 source .device/env.sh
@@ -46,6 +47,8 @@ bench() { # name cap command...
   timeout "$cap" "$@" >>"$out/bench.txt" 2>&1; echo "## $name rc=$? at $(el)s" >>"$out/bench.txt"
 }
 bench topk 60 $B/seam-bench-topk --quick --json $J/topk.json
+# AB_BUILD: another build of seam (e.g. main, for an A/B of a kernel change) timed right after
+[ -n "${AB_BUILD:-}" ] && bench topk-ab 60 "$AB_BUILD/tools/seam-bench-topk" --quick --json $J/topk_ab.json
 bench graph 40 $B/seam-bench-graph --json $J/graph.json
 bench demo 60 $B/seam-demo --json $J/demo.json
 bench demo-decode 40 $B/seam-demo --decode --json $J/demo_decode.json
