@@ -55,6 +55,8 @@
  * Graph safety: the launch shape (S, shared memory, bitmap capacity) depends only on rows,
  * stride, k and the mode. All per-row state lives in shared memory, so there is no global
  * workspace to reset and a replay sees fresh lengths, row starts and scores. */
+#include <atomic>
+
 #include <cooperative_groups.h>
 #include <cub/block/block_scan.cuh>
 
@@ -541,12 +543,62 @@ struct radix_shape {
     size_t smem;
 };
 
+/* How many clusters of S CTAs of the split-row kernel the current device runs at once at the
+ * largest shared-memory size (read once per device; 0 if the query failed). Clusters must
+ * fit in one GPC, so on an H100 this is below 264 / S: a grid past it runs in two waves. */
+template <int S>
+int max_active_clusters() {
+    enum { MAX_DEVICES = 64 };
+    static std::atomic<int> cached[MAX_DEVICES]; /* 0 unknown, -1 the query failed */
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0) return 0;
+    int n = dev < MAX_DEVICES ? cached[dev].load(std::memory_order_relaxed) : 0;
+    if (n != 0) return n > 0 ? n : 0;
+    auto kernel = topk_radix_kernel<S, true>;
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(S);
+    cfg.blockDim = dim3(kThreads);
+    cfg.dynamicSmemBytes = kDynSmemBudget;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = S;
+    attr[0].val.clusterDim.y = 1;
+    attr[0].val.clusterDim.z = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+    bool ok = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   kDynSmemBudget) == cudaSuccess &&
+              (S <= 8 || cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed,
+                                              1) == cudaSuccess) &&
+              cudaOccupancyMaxActiveClusters(&n, kernel, &cfg) == cudaSuccess && n > 0;
+    if (!ok) {
+        (void)cudaGetLastError(); /* a failed query only costs the wave check, below */
+        n = -1;
+    }
+    if (dev < MAX_DEVICES) cached[dev].store(n, std::memory_order_relaxed);
+    return n > 0 ? n : 0;
+}
+
+/* rows clusters of S CTAs run in one wave (true when the device could not say). */
+bool one_wave(int rows, int s) {
+    int n = 0;
+    switch (s) {
+    case 2: n = max_active_clusters<2>(); break;
+    case 4: n = max_active_clusters<4>(); break;
+    case 8: n = max_active_clusters<8>(); break;
+    default: n = max_active_clusters<kMaxCluster>(); break;
+    }
+    return n == 0 || rows <= n;
+}
+
 radix_shape radix_pick_shape(int rows, int stride, int deterministic) {
     radix_shape sh;
-    /* Split a row while the grid stays under ~2 CTAs per SM of an H100 and each CTA keeps
-     * at least 8K columns. */
+    /* Split a row while the grid stays under ~2 CTAs per SM of an H100, the clusters still
+     * fit the GPU in one wave and each CTA keeps at least 8K columns. */
     int s = 1;
-    while (s < kMaxCluster && (long long)rows * s * 2 <= 264 && stride / (s * 2) >= 8192) s *= 2;
+    while (s < kMaxCluster && (long long)rows * s * 2 <= 264 && stride / (s * 2) >= 8192 &&
+           one_wave(rows, s * 2))
+        s *= 2;
     if (deterministic) {
         long long slice_words = (((long long)stride + s - 1) / s + 31) / 32;
         while (s > 1 && slice_words > kMaxBitmapWords) { /* bitmaps must cover a split slice */
@@ -584,6 +636,8 @@ seam_status radix_launch(const seam_topk_args *a, const radix_shape &sh, cudaStr
     attr[0].val.clusterDim.z = 1;
     cfg.attrs = attr;
     cfg.numAttrs = S > 1 ? 1 : 0;
+    if constexpr (S > 8)
+        SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
     SEAM_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, *a, sh.cand_cap, sh.bm_words));
     SEAM_CUDA_CHECK_LAUNCH();
     return SEAM_OK;
@@ -596,7 +650,8 @@ seam_status radix_dispatch_det(const seam_topk_args *a, const radix_shape &sh,
     case 1: return radix_launch<1, true>(a, sh, stream);
     case 2: return radix_launch<2, true>(a, sh, stream);
     case 4: return radix_launch<4, true>(a, sh, stream);
-    default: return radix_launch<8, true>(a, sh, stream);
+    case 8: return radix_launch<8, true>(a, sh, stream);
+    default: return radix_launch<kMaxCluster, true>(a, sh, stream);
     }
 }
 
