@@ -32,8 +32,10 @@
  *   round trips.
  *
  * Split rows: few long rows (decode) would leave most SMs idle with one CTA per row, so the
- * launcher gives each row a thread-block cluster of S CTAs (sm_90) when rows are few and
- * stride is long. Each CTA histograms its slice and adds it into the leader's (rank 0)
+ * launcher gives each row a thread-block cluster of S CTAs (sm_90; S up to 16, a non-portable
+ * size the H100 runs) when rows are few and stride is long, and only as far as all clusters
+ * fit on the GPU at once (cudaOccupancyMaxActiveClusters: an H100 runs 62 clusters of 4 and
+ * 14 of 16, fewer than 264 / S, because a cluster must sit in one GPC). Each CTA histograms its slice and adds it into the leader's (rank 0)
  * histogram through distributed shared memory; the leader finds the threshold and every CTA
  * reads it back; candidates of all slices are gathered into the leader's buffer, and output
  * positions come from counters in the leader's shared memory. S = 1 is the same kernel
@@ -74,7 +76,7 @@ constexpr int kWarps = kThreads / 32;
 constexpr int kBins = 4096;            /* level 0 and 1: 12-bit digits */
 constexpr int kDiscard = kBins;        /* histogram slot for elements that match no bin */
 constexpr int kHistWords = kBins + 4;  /* bins + the discard slot, 16-byte aligned */
-constexpr int kMaxCluster = 8;
+constexpr int kMaxCluster = 16;      /* 16 is non-portable: set per kernel before launch */
 constexpr int kDynSmemBudget = 106 * 1024; /* two CTAs per SM on sm_90 (227 KB usable) */
 constexpr int kMaxBitmapWords = 5120;  /* deterministic bitmaps: up to 160K elements a slice */
 constexpr int kDefaultCandCap = 8192;
@@ -586,7 +588,7 @@ bool one_wave(int rows, int s) {
     case 2: n = max_active_clusters<2>(); break;
     case 4: n = max_active_clusters<4>(); break;
     case 8: n = max_active_clusters<8>(); break;
-    default: n = max_active_clusters<kMaxCluster>(); break;
+    default: n = max_active_clusters<16>(); break;
     }
     return n == 0 || rows <= n;
 }
@@ -651,7 +653,7 @@ seam_status radix_dispatch_det(const seam_topk_args *a, const radix_shape &sh,
     case 2: return radix_launch<2, true>(a, sh, stream);
     case 4: return radix_launch<4, true>(a, sh, stream);
     case 8: return radix_launch<8, true>(a, sh, stream);
-    default: return radix_launch<kMaxCluster, true>(a, sh, stream);
+    default: return radix_launch<16, true>(a, sh, stream);
     }
 }
 
