@@ -32,8 +32,10 @@
  *   round trips.
  *
  * Split rows: few long rows (decode) would leave most SMs idle with one CTA per row, so the
- * launcher gives each row a thread-block cluster of S CTAs (sm_90) when rows are few and
- * stride is long. Each CTA histograms its slice and adds it into the leader's (rank 0)
+ * launcher gives each row a thread-block cluster of S CTAs (sm_90; S up to 16, a non-portable
+ * size the H100 runs) when rows are few and stride is long, and only as far as all clusters
+ * fit on the GPU at once (cudaOccupancyMaxActiveClusters: an H100 runs 62 clusters of 4 and
+ * 14 of 16, fewer than 264 / S, because a cluster must sit in one GPC). Each CTA histograms its slice and adds it into the leader's (rank 0)
  * histogram through distributed shared memory; the leader finds the threshold and every CTA
  * reads it back; candidates of all slices are gathered into the leader's buffer, and output
  * positions come from counters in the leader's shared memory. S = 1 is the same kernel
@@ -55,6 +57,8 @@
  * Graph safety: the launch shape (S, shared memory, bitmap capacity) depends only on rows,
  * stride, k and the mode. All per-row state lives in shared memory, so there is no global
  * workspace to reset and a replay sees fresh lengths, row starts and scores. */
+#include <atomic>
+
 #include <cooperative_groups.h>
 #include <cub/block/block_scan.cuh>
 
@@ -72,7 +76,7 @@ constexpr int kWarps = kThreads / 32;
 constexpr int kBins = 4096;            /* level 0 and 1: 12-bit digits */
 constexpr int kDiscard = kBins;        /* histogram slot for elements that match no bin */
 constexpr int kHistWords = kBins + 4;  /* bins + the discard slot, 16-byte aligned */
-constexpr int kMaxCluster = 8;
+constexpr int kMaxCluster = 16;      /* 16 is non-portable: set per kernel before launch */
 constexpr int kDynSmemBudget = 106 * 1024; /* two CTAs per SM on sm_90 (227 KB usable) */
 constexpr int kMaxBitmapWords = 5120;  /* deterministic bitmaps: up to 160K elements a slice */
 constexpr int kDefaultCandCap = 8192;
@@ -541,12 +545,62 @@ struct radix_shape {
     size_t smem;
 };
 
+/* How many clusters of S CTAs of the split-row kernel the current device runs at once at the
+ * largest shared-memory size (read once per device; 0 if the query failed). Clusters must
+ * fit in one GPC, so on an H100 this is below 264 / S: a grid past it runs in two waves. */
+template <int S>
+int max_active_clusters() {
+    enum { MAX_DEVICES = 64 };
+    static std::atomic<int> cached[MAX_DEVICES]; /* 0 unknown, -1 the query failed */
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0) return 0;
+    int n = dev < MAX_DEVICES ? cached[dev].load(std::memory_order_relaxed) : 0;
+    if (n != 0) return n > 0 ? n : 0;
+    auto kernel = topk_radix_kernel<S, true>;
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(S);
+    cfg.blockDim = dim3(kThreads);
+    cfg.dynamicSmemBytes = kDynSmemBudget;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = S;
+    attr[0].val.clusterDim.y = 1;
+    attr[0].val.clusterDim.z = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+    bool ok = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   kDynSmemBudget) == cudaSuccess &&
+              (S <= 8 || cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed,
+                                              1) == cudaSuccess) &&
+              cudaOccupancyMaxActiveClusters(&n, kernel, &cfg) == cudaSuccess && n > 0;
+    if (!ok) {
+        (void)cudaGetLastError(); /* a failed query only costs the wave check, below */
+        n = -1;
+    }
+    if (dev < MAX_DEVICES) cached[dev].store(n, std::memory_order_relaxed);
+    return n > 0 ? n : 0;
+}
+
+/* rows clusters of S CTAs run in one wave (true when the device could not say). */
+bool one_wave(int rows, int s) {
+    int n = 0;
+    switch (s) {
+    case 2: n = max_active_clusters<2>(); break;
+    case 4: n = max_active_clusters<4>(); break;
+    case 8: n = max_active_clusters<8>(); break;
+    default: n = max_active_clusters<16>(); break;
+    }
+    return n == 0 || rows <= n;
+}
+
 radix_shape radix_pick_shape(int rows, int stride, int deterministic) {
     radix_shape sh;
-    /* Split a row while the grid stays under ~2 CTAs per SM of an H100 and each CTA keeps
-     * at least 8K columns. */
+    /* Split a row while the grid stays under ~2 CTAs per SM of an H100, the clusters still
+     * fit the GPU in one wave and each CTA keeps at least 8K columns. */
     int s = 1;
-    while (s < kMaxCluster && (long long)rows * s * 2 <= 264 && stride / (s * 2) >= 8192) s *= 2;
+    while (s < kMaxCluster && (long long)rows * s * 2 <= 264 && stride / (s * 2) >= 8192 &&
+           one_wave(rows, s * 2))
+        s *= 2;
     if (deterministic) {
         long long slice_words = (((long long)stride + s - 1) / s + 31) / 32;
         while (s > 1 && slice_words > kMaxBitmapWords) { /* bitmaps must cover a split slice */
@@ -584,6 +638,8 @@ seam_status radix_launch(const seam_topk_args *a, const radix_shape &sh, cudaStr
     attr[0].val.clusterDim.z = 1;
     cfg.attrs = attr;
     cfg.numAttrs = S > 1 ? 1 : 0;
+    if constexpr (S > 8)
+        SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
     SEAM_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, *a, sh.cand_cap, sh.bm_words));
     SEAM_CUDA_CHECK_LAUNCH();
     return SEAM_OK;
@@ -596,7 +652,8 @@ seam_status radix_dispatch_det(const seam_topk_args *a, const radix_shape &sh,
     case 1: return radix_launch<1, true>(a, sh, stream);
     case 2: return radix_launch<2, true>(a, sh, stream);
     case 4: return radix_launch<4, true>(a, sh, stream);
-    default: return radix_launch<8, true>(a, sh, stream);
+    case 8: return radix_launch<8, true>(a, sh, stream);
+    default: return radix_launch<16, true>(a, sh, stream);
     }
 }
 
