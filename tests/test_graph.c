@@ -261,6 +261,8 @@ static void test_destroy_returns_device_memory(void **state) {
         size_t after = free_memory();
         printf("# round %d: free before %zu, with graph %zu, after destroy %zu\n", round, before, during,
                after);
+        /* Free memory is device-wide: parallel sanitizer runs allocate and free beside us. */
+        if (seam_test_under_sanitizer()) continue;
         if (during + arena > before)
             fail_msg("round %d: the arena (%zu bytes) does not show in free memory (%zu -> %zu)", round,
                      arena, before, during);

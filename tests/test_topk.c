@@ -130,12 +130,6 @@ static void check_exact(const int *got, const int *ref, int rows, int k, const i
                          lens ? lens[r] : -1, j, ref[(size_t)r * k + j], got[(size_t)r * k + j]);
 }
 
-/* Under compute-sanitizer (it injects itself through CUDA_INJECTION64_PATH) the suite keeps
- * every kind of row but fewer of the long ones: racecheck tracks every shared-memory access. */
-static int under_sanitizer(void) {
-    const char *inj = getenv("CUDA_INJECTION64_PATH");
-    return inj && strstr(inj, "sanitizer") != NULL;
-}
 
 /* ---- inputs ---------------------------------------------------------------------------- */
 
@@ -311,8 +305,11 @@ static void check_modes(const batch *b, int k, size_t first, size_t nmodes) {
     CUDA_OK(cudaMalloc((void **)&d_out, sizeof(int) * n));
     ref_topk(b->h_scores, b->rows, b->stride, k, b->h_lengths, b->h_starts, 0, ref_small);
     ref_topk(b->h_scores, b->rows, b->stride, k, b->h_lengths, b->h_starts, 1, ref_large);
-    for (size_t mi = first; mi < nmodes; mi++)
+    for (size_t mi = first; mi < nmodes; mi++) {
         run_and_check(b, k, &modes[mi], d_out, h_out, ref_small, ref_large);
+        printf("# %d rows, k=%d: %s ok\n", b->rows, k, modes[mi].name);
+        fflush(stdout); /* a sanitizer run cut off by its time limit shows how far it got */
+    }
     cudaFree(d_out);
     free(ref_small);
     free(ref_large);
@@ -444,7 +441,7 @@ static int make_rows(int k, gen_kind *kinds, int *lens, int cap) {
         }
     const gen_kind big[] = {GEN_NORMAL,   GEN_ALL_EQUAL, GEN_TIES,      GEN_LOW_BITS,
                             GEN_NARROW,   GEN_ASCENDING, GEN_DESCENDING};
-    const int nbig = under_sanitizer() ? 2 : (int)(sizeof big / sizeof big[0]);
+    const int nbig = seam_test_under_sanitizer() ? 2 : (int)(sizeof big / sizeof big[0]);
     for (int i = 0; i < nbig; i++)
         if (n < cap) kinds[n] = big[i], lens[n] = 160000, n++;
     return n;
@@ -456,7 +453,7 @@ static void adversarial_rows_match_reference(int k, const char *test_name) {
     seam_test_rng rng = seam_test_rng_make(test_name);
     /* Under a sanitizer the CUB sort modes (the second opinion, CUB's own kernels) are left
      * out here: they are sanitized on the smaller batches of the fused-transform test. */
-    const size_t nmodes = under_sanitizer() ? 3 : sizeof modes / sizeof modes[0];
+    const size_t nmodes = seam_test_under_sanitizer() ? 3 : sizeof modes / sizeof modes[0];
     gen_kind kinds[256];
     int lens[256];
     int rows = make_rows(k, kinds, lens, 160);
@@ -474,7 +471,7 @@ static void adversarial_rows_match_reference(int k, const char *test_name) {
         batch_upload(&b);
         /* Split rows run default mode on the deterministic kernel: under a sanitizer the
          * next mode covers that launch. */
-        check_modes(&b, k, pass == 0 && under_sanitizer() ? 1 : 0, nmodes);
+        check_modes(&b, k, pass == 0 && seam_test_under_sanitizer() ? 1 : 0, nmodes);
         batch_free(&b);
     }
     printf("# k=%d kinds:", k);
@@ -516,7 +513,7 @@ static void test_topk_split_rows_match_reference(void **state) {
         batch_alloc(&b, rows, 163840);
         batch_fill(&b, &rng, kinds, lens);
         batch_upload(&b);
-        check_modes(&b, k, under_sanitizer() ? 1 : 0, 3); /* as in adversarial_rows_... */
+        check_modes(&b, k, seam_test_under_sanitizer() ? 1 : 0, 3); /* as in adversarial_rows_... */
         batch_free(&b);
     }
 }
@@ -532,7 +529,7 @@ static void test_topk_rows_longer_than_bitmaps_match_reference(void **state) {
     int lens[140];
     for (int r = 0; r < rows; r++) kinds[r] = (gen_kind)(r % GEN_COUNT), lens[r] = seam_test_int(&rng, 0, 3000);
     const gen_kind big[] = {GEN_NORMAL, GEN_TIES, GEN_ALL_EQUAL, GEN_LOW_BITS};
-    for (int i = 0; i < (under_sanitizer() ? 2 : 4); i++)
+    for (int i = 0; i < (seam_test_under_sanitizer() ? 2 : 4); i++)
         kinds[10 + 31 * i] = big[i], lens[10 + 31 * i] = stride - i * 1001;
     batch b;
     batch_alloc(&b, rows, stride);
@@ -633,7 +630,7 @@ static void test_topk_fused_transforms_equal_unfused_plus_gather(void **state) {
     const int det_modes[] = {1, 4, 2, 5};
     /* Under a sanitizer (racecheck runs these split rows ~1000x slower) one radix and one
      * sort mode; the full set otherwise. */
-    for (int mi = 0; mi < (under_sanitizer() ? 2 : 4); mi++) {
+    for (int mi = 0; mi < (seam_test_under_sanitizer() ? 2 : 4); mi++) {
         const mode *m = &modes[det_modes[mi]];
         seam_topk_params plain_p = params_for(&b, k, m, d_plain);
         SEAM_ASSERT_OK(seam_topk(&plain_p, NULL));
@@ -718,9 +715,9 @@ static void graph_replays_see_new_inputs(int rows, int stride, int split, const 
     CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     /* Under a sanitizer: the radix modes and two replays each (one on split rows); everything
      * otherwise. */
-    const size_t nmodes = under_sanitizer() ? 3 : sizeof modes / sizeof modes[0];
-    const int replays = !under_sanitizer() ? 4 : split ? 1 : 2;
-    for (size_t mi = under_sanitizer() && split ? 1 : 0; mi < nmodes; mi++) {
+    const size_t nmodes = seam_test_under_sanitizer() ? 3 : sizeof modes / sizeof modes[0];
+    const int replays = !seam_test_under_sanitizer() ? 4 : split ? 1 : 2;
+    for (size_t mi = seam_test_under_sanitizer() && split ? 1 : 0; mi < nmodes; mi++) {
         const mode *m = &modes[mi];
         gen_kind kinds[160];
         int lens[160];
@@ -752,6 +749,8 @@ static void graph_replays_see_new_inputs(int rows, int stride, int split, const 
             ref_topk(b.h_scores, rows, stride, k, b.h_lengths, b.h_starts, 1, ref_large);
             char what[96];
             snprintf(what, sizeof what, "%s replay %d (%d x %d)", m->name, replay, rows, stride);
+            printf("# %s\n", what);
+            fflush(stdout);
             if (is_deterministic(m)) {
                 check_exact(h_out, m->tie == SEAM_TIE_BREAK_LARGE ? ref_large : ref_small, rows,
                             k, b.h_lengths, what);

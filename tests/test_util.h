@@ -58,6 +58,13 @@ static inline int seam_test_have_gpu(void) {
                      (needle));                                                               \
     } while (0)
 
+/* Under compute-sanitizer (it injects itself through CUDA_INJECTION64_PATH): tests do less
+ * of their heaviest work, and the GPU is shared with the other parallel sanitizer runs. */
+static inline int seam_test_under_sanitizer(void) {
+    const char *inj = getenv("CUDA_INJECTION64_PATH");
+    return inj && strstr(inj, "sanitizer") != NULL;
+}
+
 /* TEST_FILTER=<glob> runs only the matching tests (the GPU scripts use it to spread one
  * program's tests over parallel sanitizer runs). */
 #define SEAM_RUN_TESTS(tests)                                                                 \
