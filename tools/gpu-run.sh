@@ -86,7 +86,7 @@ progs=${SAN_PROGS-"test_topk test_graph test_comm test_indexer test_layers test_
   done; done; } |
   SAN_TIMEOUT=$left xargs -r -P 40 -L 1 bash -c '
     case $0 in test_comm|test_graph_fallback) api="--report-api-errors no" ;; *) api="" ;; esac
-    TEST_FILTER=${2:-} timeout $SAN_TIMEOUT compute-sanitizer --tool $1 $api --require-cuda-init no --error-exitcode 99 --print-limit 10 build-gpu/tests/$0 >/tmp/san_$0_$1${2:+_$2}.log 2>&1; echo "$0 $1 ${2:-} rc=$?"' >"$out/san.txt"
+    SEAM_TEST_UNDER_SANITIZER=1 TEST_FILTER=${2:-} timeout $SAN_TIMEOUT compute-sanitizer --tool $1 $api --require-cuda-init no --error-exitcode 99 --print-limit 10 build-gpu/tests/$0 >/tmp/san_$0_$1${2:+_$2}.log 2>&1; echo "$0 $1 ${2:-} rc=$?"' >"$out/san.txt"
 sort "$out/san.txt" -o "$out/san.txt"; grep -v 'rc=0$' "$out/san.txt"; echo "clean runs: $(grep -c 'rc=0$' "$out/san.txt") of $(wc -l <"$out/san.txt")"
 for f in /tmp/san_*.log; do if grep -qE '========= (Invalid|Race|Uninitialized|Barrier|Program hit|.*ERROR SUMMARY: [1-9]|.*hazards displayed \([1-9])' "$f"; then echo "=== $f"; grep -E '^=========' "$f" | head -25; fi; done >"$out/san_errors.txt"
 grep -v 'rc=0$' "$out/san.txt" | while read -r p t rest; do
