@@ -25,6 +25,7 @@ import torch
 
 H, D = 64, 128
 FP8 = torch.float8_e4m3fn
+ALGO_AUTO = 0  # what an engine gets: wgmma at 64 heads on an H100 (until 2026-11-23: mma.sync)
 
 
 class RaggedParams(ctypes.Structure):
@@ -62,7 +63,7 @@ class Seam:
     def ragged(self, q, w, k, ks, starts, lens, out):
         p = RaggedParams(ctypes.sizeof(RaggedParams), q.shape[0], H, k.shape[0], out.shape[1],
                          q.data_ptr(), w.data_ptr(), k.data_ptr(), ks.data_ptr(), starts.data_ptr(),
-                         lens.data_ptr(), out.data_ptr(), 1)
+                         lens.data_ptr(), out.data_ptr(), ALGO_AUTO)
         return lambda: self.check(self.lib.seam_indexer_logits_ragged(
             ctypes.byref(p), torch.cuda.current_stream().cuda_stream))
 
@@ -71,7 +72,7 @@ class Seam:
         p = PagedParams(ctypes.sizeof(PagedParams), b, next_n, H, out.shape[1], q.data_ptr(),
                         w.data_ptr(), cache.data_ptr(), scales.data_ptr(), cache.shape[0],
                         cache.shape[1], table.data_ptr(), table.shape[1], None, None,
-                        lens.data_ptr(), next_n, out.data_ptr(), 1, None, None, 0)
+                        lens.data_ptr(), next_n, out.data_ptr(), ALGO_AUTO, None, None, 0)
         return lambda: self.check(self.lib.seam_indexer_logits_paged(
             ctypes.byref(p), torch.cuda.current_stream().cuda_stream))
 
