@@ -16,8 +16,8 @@
 # tests racecheck takes one by one (e.g. the three that need ~10 minutes each:
 # SAN_PROGS=test_topk SAN_TOOLS=racecheck SAN_TESTS="test_topk_adversarial_rows_k2048
 # test_topk_graph_replays_split_rows test_topk_fused_transforms_equal_unfused_plus_gather").
-# AB_BUILDS="NAME=DIR ..." also times each DIR/tools/seam-bench-topk right after this build's
-# (A/B of kernel variants in one run; JSON topk_NAME.json).
+# AB_BUILDS="NAME=DIR ..." also times each DIR/tools/seam-bench-topk and seam-bench-indexer
+# right after this build's (A/B of kernel variants in one run; JSON topk_NAME.json, ...).
 set -uo pipefail
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 )); }
 source .device/env.sh
@@ -48,15 +48,20 @@ bench() { # name cap command...
   timeout "$cap" "$@" >>"$out/bench.txt" 2>&1; echo "## $name rc=$? at $(el)s" >>"$out/bench.txt"
 }
 bench topk 60 $B/seam-bench-topk --quick --json $J/topk.json
-for ab in ${AB_BUILDS:-}; do
-  BENCHES="${BENCHES:+$BENCHES topk-${ab%%=*}}" bench "topk-${ab%%=*}" 60 "${ab#*=}/tools/seam-bench-topk" --quick --json "$J/topk_${ab%%=*}.json"
-done
+ab_bench() { # tool: each AB_BUILDS build's tools/seam-bench-TOOL, when TOOL itself is benched
+  if [ -n "${BENCHES:-}" ] && [[ " $BENCHES " != *" $1 "* ]]; then return; fi
+  for ab in ${AB_BUILDS:-}; do
+    BENCHES="" bench "$1-${ab%%=*}" 60 "${ab#*=}/tools/seam-bench-$1" --quick --json "$J/$1_${ab%%=*}.json"
+  done
+}
+ab_bench topk
 bench graph 40 $B/seam-bench-graph --json $J/graph.json
 bench demo 60 $B/seam-demo --json $J/demo.json
 bench demo-decode 40 $B/seam-demo --decode --json $J/demo_decode.json
 bench demo-nextn 40 $B/seam-demo --next-n 4 --json $J/demo_nextn4.json
 bench demo-61 120 $B/seam-demo --layers 61 --hidden 7168 --json $J/demo_61layers.json
 bench indexer 60 $B/seam-bench-indexer --quick --json $J/indexer.json
+ab_bench indexer
 bench layers 30 $B/seam-bench-layers --json $J/layers.json
 bench broadcast 20 $B/seam-bench-broadcast --json $J/broadcast.json
 FIP=""; grep -q "top_k ran" "$L/fi.log" 2>/dev/null && FIP=/tmp/fi:
