@@ -545,6 +545,23 @@ struct radix_shape {
     size_t smem;
 };
 
+/* A launch of grid CTAs in clusters of S (no cluster attribute when S = 1); *attr must live
+ * as long as *cfg is used. */
+void cluster_config(cudaLaunchConfig_t *cfg, cudaLaunchAttribute *attr, unsigned grid, int S,
+                    size_t smem, cudaStream_t stream) {
+    *cfg = cudaLaunchConfig_t{};
+    cfg->gridDim = dim3(grid);
+    cfg->blockDim = dim3(kThreads);
+    cfg->dynamicSmemBytes = smem;
+    cfg->stream = stream;
+    attr->id = cudaLaunchAttributeClusterDimension;
+    attr->val.clusterDim.x = (unsigned)S;
+    attr->val.clusterDim.y = 1;
+    attr->val.clusterDim.z = 1;
+    cfg->attrs = attr;
+    cfg->numAttrs = S > 1 ? 1 : 0;
+}
+
 /* How many clusters of S CTAs of the split-row kernel the current device runs at once at the
  * largest shared-memory size (read once per device; 0 if the query failed). Clusters must
  * fit in one GPC, so on an H100 this is below 264 / S: a grid past it runs in two waves. */
@@ -557,17 +574,9 @@ int max_active_clusters() {
     int n = dev < MAX_DEVICES ? cached[dev].load(std::memory_order_relaxed) : 0;
     if (n != 0) return n > 0 ? n : 0;
     auto kernel = topk_radix_kernel<S, true>;
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3(S);
-    cfg.blockDim = dim3(kThreads);
-    cfg.dynamicSmemBytes = kDynSmemBudget;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeClusterDimension;
-    attr[0].val.clusterDim.x = S;
-    attr[0].val.clusterDim.y = 1;
-    attr[0].val.clusterDim.z = 1;
-    cfg.attrs = attr;
-    cfg.numAttrs = 1;
+    cudaLaunchConfig_t cfg;
+    cudaLaunchAttribute attr;
+    cluster_config(&cfg, &attr, S, S, kDynSmemBudget, nullptr);
     bool ok = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                    kDynSmemBudget) == cudaSuccess &&
               (S <= 8 || cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed,
@@ -626,18 +635,9 @@ seam_status radix_launch(const seam_topk_args *a, const radix_shape &sh, cudaStr
     auto kernel = topk_radix_kernel<S, DET>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          (int)sh.smem));
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3((unsigned)a->rows * S);
-    cfg.blockDim = dim3(kThreads);
-    cfg.dynamicSmemBytes = sh.smem;
-    cfg.stream = stream;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeClusterDimension;
-    attr[0].val.clusterDim.x = S;
-    attr[0].val.clusterDim.y = 1;
-    attr[0].val.clusterDim.z = 1;
-    cfg.attrs = attr;
-    cfg.numAttrs = S > 1 ? 1 : 0;
+    cudaLaunchConfig_t cfg;
+    cudaLaunchAttribute attr;
+    cluster_config(&cfg, &attr, (unsigned)a->rows * S, S, sh.smem, stream);
     if constexpr (S > 8)
         SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
     SEAM_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, *a, sh.cand_cap, sh.bm_words));
