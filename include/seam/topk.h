@@ -30,7 +30,8 @@
  * rows * stride <= INT_MAX and a workspace of about 16 bytes per score). Both support every
  * mode and transform.
  *
- * Graph safety: the launch configuration depends only on rows, stride, k and the mode,
+ * Graph safety: the launch configuration depends only on rows, stride, k, the mode and the
+ * current device (how many thread-block clusters it runs at once, read once per device),
  * never on lengths or values; no allocation (the sort backend's scratch comes from the
  * caller's workspace, sized by seam_topk_workspace_size; radix needs none); one call is a
  * fixed sequence of launches. */
