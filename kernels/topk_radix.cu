@@ -27,16 +27,17 @@
  *   - A row no longer than the candidate buffer (one CTA per row) is read once, straight
  *     into it, and all three levels run in shared memory.
  *   Histogram updates are plain shared-memory increments (ATOMS.POPC.INC: lanes on one
- *   address are counted in one update, so sorted and constant rows do not serialise). Rows are read with
- *   16-byte loads, 64 KB per CTA in flight, so a decode slice arrives in one or two memory
- *   round trips.
+ *   address are counted in one update, so sorted and constant rows do not serialise). Rows
+ *   are read with 16-byte loads, 64 KB per CTA in flight, so a decode slice arrives in one
+ *   or two memory round trips.
  *
  * Split rows: few long rows (decode) would leave most SMs idle with one CTA per row, so the
  * launcher gives each row a thread-block cluster of S CTAs (sm_90; S up to 16, a non-portable
  * size the H100 runs) when rows are few and stride is long, and only as far as all clusters
  * fit on the GPU at once (cudaOccupancyMaxActiveClusters: an H100 runs 62 clusters of 4 and
- * 14 of 16, fewer than 264 / S, because a cluster must sit in one GPC). Each CTA histograms its slice and adds it into the leader's (rank 0)
- * histogram through distributed shared memory; the leader finds the threshold and every CTA
+ * 14 of 16, fewer than 264 / S, because a cluster must sit in one GPC). Each CTA histograms
+ * its slice and adds it into the leader's (rank 0) histogram through distributed shared
+ * memory; the leader finds the threshold and every CTA
  * reads it back; candidates of all slices are gathered into the leader's buffer, and output
  * positions come from counters in the leader's shared memory. S = 1 is the same kernel
  * without the cluster steps. The launcher runs split rows with the deterministic kernel only
@@ -55,7 +56,7 @@
  * is handled in windows after the threshold is known, at the cost of one more read.
  *
  * Graph safety: the launch shape (S, shared memory, bitmap capacity) depends only on rows,
- * stride, k and the mode. All per-row state lives in shared memory, so there is no global
+ * stride, k, the mode and the device (its cluster occupancy, read once). All per-row state lives in shared memory, so there is no global
  * workspace to reset and a replay sees fresh lengths, row starts and scores. */
 #include <atomic>
 
@@ -76,7 +77,7 @@ constexpr int kWarps = kThreads / 32;
 constexpr int kBins = 4096;            /* level 0 and 1: 12-bit digits */
 constexpr int kDiscard = kBins;        /* histogram slot for elements that match no bin */
 constexpr int kHistWords = kBins + 4;  /* bins + the discard slot, 16-byte aligned */
-constexpr int kMaxCluster = 16;      /* 16 is non-portable: set per kernel before launch */
+constexpr int kMaxCluster = 16;        /* 16 is non-portable: allowed per kernel at launch */
 constexpr int kDynSmemBudget = 106 * 1024; /* two CTAs per SM on sm_90 (227 KB usable) */
 constexpr int kMaxBitmapWords = 5120;  /* deterministic bitmaps: up to 160K elements a slice */
 constexpr int kDefaultCandCap = 8192;
