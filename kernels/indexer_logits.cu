@@ -25,8 +25,9 @@
  * queries: that is what makes the native NextN layout cheaper than the expanded one).
  *
  * WGMMA kernel (heads == 64 on sm_90: the AUTO choice there; docs/wgmma-logits.md). It runs
- * prefill 2.7x faster than mma.sync on an H100 (docs/performance.md). The mma.sync kernel measured 8-10x above the fp8 compute
- * floor in prefill and, at 128 FLOP per key byte, is compute-bound even in decode: mma.sync
+ * prefill 2.7x faster than mma.sync on an H100 (docs/performance.md). The mma.sync kernel
+ * measured 8-10x above the fp8 compute floor in prefill and, at 128 FLOP per key byte, is
+ * compute-bound even in decode: mma.sync
  * feeds the tensor cores from registers at a fraction of their Hopper rate, and every
  * fragment costs load instructions. wgmma reads both operands from shared memory itself.
  * M = 64 is exactly the head count, so per query row and chunk of 128 keys the [64 x 128]

@@ -37,9 +37,9 @@
  * fit on the GPU at once (cudaOccupancyMaxActiveClusters: an H100 runs 62 clusters of 4 and
  * 14 of 16, fewer than 264 / S, because a cluster must sit in one GPC). Each CTA histograms
  * its slice and adds it into the leader's (rank 0) histogram through distributed shared
- * memory; the leader finds the threshold and every CTA
- * reads it back; candidates of all slices are gathered into the leader's buffer, and output
- * positions come from counters in the leader's shared memory. S = 1 is the same kernel
+ * memory; the leader finds the threshold and every CTA reads it back; candidates of all
+ * slices are gathered into the leader's buffer, and output positions come from counters in
+ * the leader's shared memory. S = 1 is the same kernel
  * without the cluster steps. The launcher runs split rows with the deterministic kernel only
  * (for default mode too: it measured faster there); the default-mode cluster code is kept
  * general but not instantiated.
@@ -56,8 +56,9 @@
  * is handled in windows after the threshold is known, at the cost of one more read.
  *
  * Graph safety: the launch shape (S, shared memory, bitmap capacity) depends only on rows,
- * stride, k, the mode and the device (its cluster occupancy, read once). All per-row state lives in shared memory, so there is no global
- * workspace to reset and a replay sees fresh lengths, row starts and scores. */
+ * stride, k, the mode and the device (its cluster occupancy, read once). All per-row state
+ * lives in shared memory, so there is no global workspace to reset and a replay sees fresh
+ * lengths, row starts and scores. */
 #include <atomic>
 
 #include <cooperative_groups.h>
