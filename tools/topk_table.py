@@ -22,22 +22,20 @@ def main():
     ap.add_argument("--data", default="normal")
     args = ap.parse_args()
     doc = json.load(open(args.peers_json))
-    times, floors, shapes = {}, {}, []
+    times, floors = {}, {}  # floors: shape -> seam's floor, in the order shapes first appear
     for r in doc["results"]:
         if r["data"] != args.data:
             continue
         shape = (r["kind"], r["rows"], r["L"])
-        if shape not in floors:
-            shapes.append(shape)
+        floors.setdefault(shape, None)
         if r["method"].startswith("seam"):
             floors[shape] = r["floor_us"]  # torch's floor is the whole row; seam's the lengths
-        floors.setdefault(shape, r["floor_us"])
         times[shape + (r["method"],)] = r["median_us"]
     print("| shape (rows x L) | seam | seam det | torch.topk | vs torch | FlashInfer top_k "
           "| vs FlashInfer | FlashInfer fused graph-safe | seam fused | fused vs FI graph-safe "
           "| x HBM floor |")
     print("|---" * 11 + "|")
-    for shape in shapes:
+    for shape in floors:
         t = lambda m: times.get(shape + (m,))
         seam, fused = t("seam"), t("seam-fused")
         floor = floors[shape]
