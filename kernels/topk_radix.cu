@@ -119,6 +119,18 @@ __device__ __forceinline__ void hist_add(uint32_t *hist, uint32_t bin) {
     atomicAdd(&hist[bin], 1u);
 }
 
+/* A cluster barrier in two halves. arrive publishes this thread's earlier writes (release)
+ * and does not block; wait blocks until every thread of the cluster has arrived (acquire).
+ * Work placed between them overlaps the wait for the slowest CTA, which at the first
+ * barrier includes the cluster's launch skew: the whole barrier there measured about a
+ * fifth of a 16-CTA row's time (ncu, 1 x 128K). */
+__device__ __forceinline__ void cluster_arrive() {
+    asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory");
+}
+__device__ __forceinline__ void cluster_wait() {
+    asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+}
+
 /* Slots from a counter for the flagged lanes, one atomic per warp; -1 for the others. The
  * counter may live in another CTA's shared memory (cluster). All lanes must call it. */
 __device__ __forceinline__ int warp_alloc(int *ctr, bool flag) {
@@ -181,29 +193,52 @@ __device__ __forceinline__ void bitmap_set(uint32_t *words, int local) {
     atomicOr(&words[local >> 5], 1u << (local & 31));
 }
 
+/* Zero the first nbins bins (a multiple of 4), 16 bytes per store. */
+__device__ __forceinline__ void hist_clear(uint32_t *hist, int nbins) {
+    for (int i = threadIdx.x; i < nbins / 4; i += kThreads)
+        reinterpret_cast<uint4 *>(hist)[i] = make_uint4(0u, 0u, 0u, 0u);
+}
+
 /* Find the bin holding the need-th largest element of a histogram (bins scanned from the
  * top). All threads must call it; exactly one thread (the one owning that bin) writes
  * *digit, *above (elements in higher bins) and *count (elements in the bin); with need
- * larger than the histogram's total nobody writes. Ends with a barrier. */
+ * larger than the histogram's total nobody writes. Ends with a barrier. Thread i owns the
+ * i-th group of nbins / kThreads bins from the top; a 12-bit histogram is 8 bins a thread,
+ * read as two 16-byte loads and kept in registers for the second look (this scan runs once
+ * per level and is most of a short row's fixed cost). */
 __device__ void pick_bin(const uint32_t *hist, int nbins, int need, int *digit, int *above_out,
                          int *count, scan_temp &tmp) {
-    const int per = (nbins + kThreads - 1) / kThreads;
-    const int first = nbins - 1 - (int)threadIdx.x * per;
+    constexpr int kPer = kBins / kThreads;
+    static_assert(kPer == 8, "pick_bin reads a 12-bit histogram as two uint4 a thread");
+    uint32_t c[kPer];
+    int first; /* lowest bin of this thread's group */
+    if (nbins == kBins) {
+        first = kBins - kPer * ((int)threadIdx.x + 1);
+        const uint4 a = reinterpret_cast<const uint4 *>(hist + first)[0];
+        const uint4 b = reinterpret_cast<const uint4 *>(hist + first)[1];
+        c[0] = a.x, c[1] = a.y, c[2] = a.z, c[3] = a.w, c[4] = b.x, c[5] = b.y, c[6] = b.z, c[7] = b.w;
+    } else { /* 8-bit level: one bin a thread (nbins <= kThreads) */
+        first = nbins - 1 - (int)threadIdx.x;
+#pragma unroll
+        for (int j = 1; j < kPer; j++) c[j] = 0u;
+        c[0] = first >= 0 ? hist[first] : 0u;
+    }
     int sum = 0;
-    for (int j = 0; j < per; j++)
-        if (first - j >= 0) sum += (int)hist[first - j];
+#pragma unroll
+    for (int j = 0; j < kPer; j++) sum += (int)c[j];
     int above;
     scan_int(tmp.i).ExclusiveSum(sum, above);
-    for (int j = 0; j < per; j++) {
-        int b = first - j;
-        if (b < 0) break;
-        int c = (int)hist[b];
-        if (above < need && above + c >= need) {
-            *digit = b;
-            *above_out = above;
-            *count = c;
+    if (above < need && above + sum >= need) {
+#pragma unroll
+        for (int j = kPer - 1; j >= 0; j--) {
+            const int cj = (int)c[j];
+            if (above < need && above + cj >= need) {
+                *digit = first + j;
+                *above_out = above;
+                *count = cj;
+            }
+            above += cj;
         }
-        above += c;
     }
     __syncthreads();
 }
@@ -307,7 +342,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     uint32_t *lcand_key = leader(cand_key);
     int *lcand_idx = leader(cand_idx);
 
-    for (int i = threadIdx.x; i < kBins; i += kThreads) hist[i] = 0;
+    hist_clear(hist, kBins);
     if (direct)
         for (int i = threadIdx.x; i < (per >> 5); i += kThreads) gtw[i] = tiew[i] = 0;
     if (threadIdx.x == 0) {
@@ -317,31 +352,37 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         st.gt_ctr = st.tie_ctr = st.cand_ctr = 0;
         st.det_total = 0;
     }
-    cluster_sync();
+    __syncthreads();
+    /* Peers first touch the leader's state after their own pass 1, so the cluster barrier
+     * that publishes it is only waited for there. */
+    if constexpr (S > 1) cluster_arrive();
 
     /* Threshold levels over global memory until the threshold bin is small enough. */
     uint32_t prefix = 0;
     int need = k, match = len, level = 0;
     bool spec = false, spec_done = false; /* single-read path taken / succeeded */
-    /* A row that fits the candidate buffer whole is read once, straight into it, and every
-     * level runs in shared memory. */
+    /* A row that fits the candidate buffer whole is read once, straight into the key buffer
+     * (an element's index is its position there) while the level-0 histogram is built; the
+     * pass below then splits it from shared memory, and only the threshold bin's indices
+     * go on to the remaining levels. */
     const bool in_smem = S == 1 && len <= cand_cap;
     if (in_smem) {
         for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
-            if (ok) {
-                cand_key[idx] = key;
-                cand_idx[idx] = idx;
-            }
+            if (ok) cand_key[idx] = key;
+            hist_add(hist, ok ? key >> kShift[0] : (uint32_t)kDiscard);
         });
-        if (threadIdx.x == 0) st.cand_ctr = len;
         __syncthreads();
+        find_threshold(hist, kBins, kBits[0], &st, tmp);
+        prefix = st.prefix;
+        need = st.need;
+        match = st.match;
     }
     for (; !in_smem; level++) {
         const int shift = kShift[level], bits = kBits[level];
         const uint32_t mask = (1u << bits) - 1u;
         const int nbins = 1 << bits;
         if (level > 0) {
-            for (int i = threadIdx.x; i < kBins; i += kThreads) hist[i] = 0;
+            hist_clear(hist, kBins);
             cluster_sync();
         }
         const int hi_shift = shift + bits; /* 32 at level 0: everything matches */
@@ -375,6 +416,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         }
         __syncthreads();
         if constexpr (S > 1) {
+            if (level == 0) cluster_wait();
             if (rank != 0)
                 for (int i = threadIdx.x; i < nbins; i += kThreads)
                     if (hist[i]) atomicAdd(&lhist[i], hist[i]);
@@ -414,10 +456,10 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     const int shift = kShift[level];
     if (in_smem || level < 2) {
         /* Pass 2: elements above the threshold bin are final, the bin's are candidates.
-         * (After a successful single read, or with the whole row in shared memory, the
-         * candidates hold both already.) */
-        if (!spec_done && !in_smem)
-        for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
+         * (After a successful single read the candidates hold both already. A row in shared
+         * memory is split from there, and its candidates are indices into the key buffer:
+         * writing keys would overwrite elements other warps have not read yet.) */
+        auto split = [&](int idx, uint32_t key, bool ok) {
             uint32_t top = key >> shift;
             bool above = ok && top > prefix, cand = ok && top == prefix;
             if constexpr (!DET) {
@@ -428,24 +470,33 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             }
             int slot = warp_alloc(&lst->cand_ctr, cand);
             if (cand) {
-                lcand_key[slot] = key;
+                if (!in_smem) lcand_key[slot] = key;
                 lcand_idx[slot] = idx;
             }
-        });
+        };
+        if (in_smem) {
+            for (int base = (threadIdx.x >> 5) * 32; base < len; base += kThreads) {
+                const int i = base + lane_id();
+                split(i, i < len ? cand_key[i] : 0u, i < len);
+            }
+        } else if (!spec_done) {
+            for_each_elem<kVec>(x, lo, hi, split);
+        }
         cluster_sync();
         if (rank == 0) {
             /* Remaining levels over the candidates (those still in the race match the
-             * prefix; in_smem: all levels, everything matches the empty prefix). */
+             * prefix). */
             const int n = st.cand_ctr;
-            for (int lv = in_smem ? 0 : level + 1; lv <= 2; lv++) {
+            auto cand_key_at = [&](int i) { return in_smem ? cand_key[cand_idx[i]] : cand_key[i]; };
+            for (int lv = level + 1; lv <= 2; lv++) {
                 const int sh = kShift[lv], bits = kBits[lv], hs = sh + bits;
                 const uint32_t mask = (1u << bits) - 1u, p = st.prefix;
-                for (int i = threadIdx.x; i < (1 << bits); i += kThreads) hist[i] = 0;
+                hist_clear(hist, 1 << bits);
                 __syncthreads();
                 for (int base = (threadIdx.x >> 5) * 32; base < n; base += kThreads) {
                     int i = base + lane_id();
-                    uint32_t key = i < n ? cand_key[i] : 0u;
-                    bool m = i < n && (lv == 0 || (key >> hs) == p);
+                    uint32_t key = i < n ? cand_key_at(i) : 0u;
+                    bool m = i < n && (key >> hs) == p;
                     hist_add(hist, m ? (key >> sh) & mask : (uint32_t)kDiscard);
                 }
                 __syncthreads();
@@ -456,7 +507,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             /* Final selection among the candidates. */
             for (int base = (threadIdx.x >> 5) * 32; base < n; base += kThreads) {
                 int i = base + lane_id();
-                uint32_t key = i < n ? cand_key[i] : 0u;
+                uint32_t key = i < n ? cand_key_at(i) : 0u;
                 int idx = i < n ? cand_idx[i] : 0;
                 bool gt = i < n && key > T, tie = i < n && key == T;
                 if constexpr (!DET) {
@@ -495,6 +546,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         cluster_sync();
     }
 
+    bool exit_arrived = false; /* CTA-uniform */
     if constexpr (DET) {
         const uint32_t T = lst->prefix;
         const int fneed = lst->need, ties = lst->match;
@@ -507,9 +559,17 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                          } else {
                              if (threadIdx.x == 0) st.det_total = total;
                              cluster_sync();
-                             unsigned long long b = 0;
-                             for (int r = 0; r < rank; r++)
-                                 b += cg::this_cluster().map_shared_rank(&st, r)->det_total;
+                             /* Lane r reads slice r's totals (one remote round trip, not
+                              * rank of them in a row), then the warp sums them. */
+                             const int lane = lane_id();
+                             unsigned long long b =
+                                 lane < rank ? cg::this_cluster().map_shared_rank(&st, lane)->det_total : 0ull;
+#pragma unroll
+                             for (int m = 16; m >= 1; m >>= 1) b += __shfl_xor_sync(0xffffffffu, b, m);
+                             /* Our last read of a peer: the exit barrier's arrival, so the
+                              * output writes below overlap the wait for the others. */
+                             cluster_arrive();
+                             exit_arrived = true;
                              return b;
                          }
                      });
@@ -536,7 +596,10 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             }
         }
     }
-    if constexpr (S > 1) cg::this_cluster().sync(); /* peers may still read our shared memory */
+    if constexpr (S > 1) { /* peers may still read our shared memory */
+        if (!exit_arrived) cluster_arrive();
+        cluster_wait();
+    }
 }
 
 /* Launch shape, from rows, stride and mode only. */
