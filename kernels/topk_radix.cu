@@ -32,10 +32,11 @@
  *   or two memory round trips.
  *
  * Split rows: few long rows (decode) would leave most SMs idle with one CTA per row, so the
- * launcher gives each row a thread-block cluster of S CTAs (sm_90; S up to 16, a non-portable
- * size the H100 runs) when rows are few and stride is long, and only as far as all clusters
- * fit on the GPU at once (cudaOccupancyMaxActiveClusters: an H100 runs 62 clusters of 4 and
- * 14 of 16, fewer than 264 / S, because a cluster must sit in one GPC). Each CTA histograms
+ * launcher gives each row a thread-block cluster of S CTAs (sm_90; S in 2, 4, 8, 12, 16;
+ * above 8 a non-portable size the H100 runs) when rows are few and stride is long: the
+ * largest S whose clusters all fit on the GPU at once (cudaOccupancyMaxActiveClusters: an
+ * H100 runs 62 clusters of 4 and 14 of 16, fewer than 264 / S, because a cluster must sit
+ * in one GPC). Each CTA histograms
  * its slice and adds it into the leader's (rank 0) histogram through distributed shared
  * memory; the leader finds the threshold and every CTA reads it back; candidates of all
  * slices are gathered into the leader's buffer, and output positions come from counters in
@@ -78,7 +79,6 @@ constexpr int kWarps = kThreads / 32;
 constexpr int kBins = 4096;            /* level 0 and 1: 12-bit digits */
 constexpr int kDiscard = kBins;        /* histogram slot for elements that match no bin */
 constexpr int kHistWords = kBins + 4;  /* bins + the discard slot, 16-byte aligned */
-constexpr int kMaxCluster = 16;        /* 16 is non-portable: allowed per kernel at launch */
 constexpr int kDynSmemBudget = 106 * 1024; /* two CTAs per SM on sm_90 (227 KB usable) */
 constexpr int kMaxBitmapWords = 5120;  /* deterministic bitmaps: up to 160K elements a slice */
 constexpr int kDefaultCandCap = 8192;
@@ -96,7 +96,6 @@ struct topk_state {
     int tie_ctr;              /* default mode: ties handed out */
     int cand_ctr;             /* candidates gathered */
     unsigned long long det_total; /* deterministic: this slice's (selected << 32 | ties) */
-    int pick_digit, pick_above, pick_count; /* pick_bin's answer */
     int spec_bin;             /* single-read path: candidates are gathered from this bin up */
 };
 
@@ -200,14 +199,16 @@ __device__ __forceinline__ void hist_clear(uint32_t *hist, int nbins) {
 }
 
 /* Find the bin holding the need-th largest element of a histogram (bins scanned from the
- * top). All threads must call it; exactly one thread (the one owning that bin) writes
- * *digit, *above (elements in higher bins) and *count (elements in the bin); with need
- * larger than the histogram's total nobody writes. Ends with a barrier. Thread i owns the
+ * top). All threads must call it; exactly one thread (the one owning that bin) calls
+ * found(digit, above, count): the bin, the elements in higher bins and those in the bin;
+ * with need larger than the histogram's total nobody does. Ends with a barrier, after
+ * which found's writes are visible (and before which every thread is past the scan, so
+ * found may overwrite what the callers read before it). Thread i owns the
  * i-th group of nbins / kThreads bins from the top; a 12-bit histogram is 8 bins a thread,
  * read as two 16-byte loads and kept in registers for the second look (this scan runs once
  * per level and is most of a short row's fixed cost). */
-__device__ void pick_bin(const uint32_t *hist, int nbins, int need, int *digit, int *above_out,
-                         int *count, scan_temp &tmp) {
+template <class Found>
+__device__ void pick_bin(const uint32_t *hist, int nbins, int need, scan_temp &tmp, Found &&found) {
     constexpr int kPer = kBins / kThreads;
     static_assert(kPer == 8, "pick_bin reads a 12-bit histogram as two uint4 a thread");
     uint32_t c[kPer];
@@ -232,11 +233,7 @@ __device__ void pick_bin(const uint32_t *hist, int nbins, int need, int *digit, 
 #pragma unroll
         for (int j = kPer - 1; j >= 0; j--) {
             const int cj = (int)c[j];
-            if (above < need && above + cj >= need) {
-                *digit = first + j;
-                *above_out = above;
-                *count = cj;
-            }
+            if (above < need && above + cj >= need) found(first + j, above, cj);
             above += cj;
         }
     }
@@ -244,18 +241,16 @@ __device__ void pick_bin(const uint32_t *hist, int nbins, int need, int *digit, 
 }
 
 /* One threshold level: the bin of the st->need-th largest becomes the next digit of
- * st->prefix; need and match follow. */
+ * st->prefix; need and match follow. Ends with a barrier. */
 __device__ void find_threshold(const uint32_t *hist, int nbins, int bits, topk_state *st,
                                scan_temp &tmp) {
     const uint32_t prefix = st->prefix;
     const int need = st->need;
-    pick_bin(hist, nbins, need, &st->pick_digit, &st->pick_above, &st->pick_count, tmp);
-    if (threadIdx.x == 0) {
-        st->prefix = (prefix << bits) | (uint32_t)st->pick_digit;
-        st->need = need - st->pick_above;
-        st->match = st->pick_count;
-    }
-    __syncthreads();
+    pick_bin(hist, nbins, need, tmp, [&](int digit, int above, int count) {
+        st->prefix = (prefix << bits) | (uint32_t)digit;
+        st->need = need - above;
+        st->match = count;
+    });
 }
 
 /* Deterministic output of one stretch of a slice from its bitmaps: a block scan over the
@@ -400,7 +395,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             if (threadIdx.x == 0) st.spec_bin = 0;
             __syncthreads();
             int sample_need = (int)(((long long)3 * k * kSpecChunk + 2LL * len - 1) / (2LL * len));
-            pick_bin(hist, kBins, sample_need, &st.spec_bin, &st.pick_above, &st.pick_count, tmp);
+            pick_bin(hist, kBins, sample_need, tmp, [&](int digit, int, int) { st.spec_bin = digit; });
             const uint32_t spec_bin = (uint32_t)st.spec_bin;
             for_each_elem<kVec>(x, lo + kSpecChunk, hi, [&](int idx, uint32_t key, bool ok) {
                 hist_fn(idx, key, ok);
@@ -655,6 +650,13 @@ int max_active_clusters() {
     return n > 0 ? n : 0;
 }
 
+/* Cluster sizes the split-row kernel is built for, largest first (> 8: non-portable, set at
+ * launch). 12 runs 16 rows in one wave where 16 would not (an H100 runs 16 clusters of 12,
+ * 14 of 16): 16 x 160K 33.6 -> 28.5 us. 3 and 6 (79 and 39 clusters) were measured too, for
+ * 64 and 32 rows, and gained nothing: long slices are issue-bound, so 1.5 CTAs per SM do
+ * no better than one (docs/performance.md). */
+constexpr int kClusterSizes[] = {16, 12, 8, 4, 2};
+
 /* rows clusters of S CTAs run in one wave (true when the device could not say). */
 bool one_wave(int rows, int s) {
     int n = 0;
@@ -662,6 +664,7 @@ bool one_wave(int rows, int s) {
     case 2: n = max_active_clusters<2>(); break;
     case 4: n = max_active_clusters<4>(); break;
     case 8: n = max_active_clusters<8>(); break;
+    case 12: n = max_active_clusters<12>(); break;
     default: n = max_active_clusters<16>(); break;
     }
     return n == 0 || rows <= n;
@@ -669,12 +672,14 @@ bool one_wave(int rows, int s) {
 
 radix_shape radix_pick_shape(int rows, int stride, int deterministic) {
     radix_shape sh;
-    /* Split a row while the grid stays under ~2 CTAs per SM of an H100, the clusters still
-     * fit the GPU in one wave and each CTA keeps at least 8K columns. */
+    /* The largest cluster that keeps the grid under ~2 CTAs per SM of an H100, fits the GPU
+     * in one wave and leaves each CTA at least 8K columns. */
     int s = 1;
-    while (s < kMaxCluster && (long long)rows * s * 2 <= 264 && stride / (s * 2) >= 8192 &&
-           one_wave(rows, s * 2))
-        s *= 2;
+    for (int c : kClusterSizes)
+        if ((long long)rows * c <= 264 && stride / c >= 8192 && one_wave(rows, c)) {
+            s = c;
+            break;
+        }
     if (deterministic) {
         long long slice_words = (((long long)stride + s - 1) / s + 31) / 32;
         while (s > 1 && slice_words > kMaxBitmapWords) { /* bitmaps must cover a split slice */
@@ -718,6 +723,7 @@ seam_status radix_dispatch_det(const seam_topk_args *a, const radix_shape &sh,
     case 2: return radix_launch<2, true>(a, sh, stream);
     case 4: return radix_launch<4, true>(a, sh, stream);
     case 8: return radix_launch<8, true>(a, sh, stream);
+    case 12: return radix_launch<12, true>(a, sh, stream);
     default: return radix_launch<16, true>(a, sh, stream);
     }
 }
