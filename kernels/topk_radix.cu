@@ -82,8 +82,10 @@ constexpr int kHistWords = kBins + 4;  /* bins + the discard slot, 16-byte align
 constexpr int kDynSmemBudget = 106 * 1024; /* two CTAs per SM on sm_90 (227 KB usable) */
 constexpr int kMaxBitmapWords = 5120;  /* deterministic bitmaps: up to 160K elements a slice */
 constexpr int kDefaultCandCap = 8192;
-constexpr int kSpecChunk = 16384;      /* single-read path: elements sampled first */
-constexpr int kSpecMinLen = 65536;     /* ... used for rows at least this long (S = 1) */
+constexpr int kSpecChunk = 4096;       /* single-read path: elements sampled first (at most) */
+constexpr int kSpecMinLen = 65536;     /* ... used for rows at least this long (S = 1; from
+                                          16K it measured 4-8% slower on prefill rows of 32K:
+                                          their second read still hits L2) */
 
 __constant__ int kShift[3] = {20, 8, 0};
 __constant__ int kBits[3] = {12, 12, 8};
@@ -97,6 +99,7 @@ struct topk_state {
     int cand_ctr;             /* candidates gathered */
     unsigned long long det_total; /* deterministic: this slice's (selected << 32 | ties) */
     int spec_bin;             /* single-read path: candidates are gathered from this bin up */
+    int warp_above[kWarps], warp_cand[kWarps]; /* row in shared memory: per-warp split counts */
 };
 
 typedef cub::BlockScan<int, kThreads> scan_int;
@@ -386,25 +389,45 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             hist_add(hist, m ? (key >> shift) & mask : (uint32_t)kDiscard);
         };
         if (S == 1 && level == 0 && len >= kSpecMinLen) {
-            /* Single-read path: the first kSpecChunk elements estimate a bin low enough to
-             * hold about 1.5k elements of the row (the sample's count has a relative error
-             * of a few percent at these sizes); the rest of pass 1 gathers everything from
-             * that bin up as candidates while it builds the histogram. */
+            /* Single-read path: a sample of the first elements estimates a bin low enough to
+             * hold about 1.75k elements of the row (the sample's count is ~90 at 160K and
+             * k = 2048, ~10% relative error: the estimate is too high by 5 sigma or more);
+             * the rest of pass 1 gathers everything from that bin up as candidates while it
+             * builds the histogram. The sample is kept in the top half of the candidate
+             * buffer, so its own candidates are gathered from there without a second read
+             * (at most `chunk` of them, below the sample: nothing unread is overwritten). */
             spec = true;
-            for_each_elem<kVec>(x, lo, lo + kSpecChunk, hist_fn);
+            const int chunk = min(kSpecChunk, (cand_cap / 2) & ~31);
+            uint32_t *sample = cand_key + (cand_cap - chunk);
+            for_each_elem<kVec>(x, lo, lo + chunk, [&](int idx, uint32_t key, bool ok) {
+                hist_fn(idx, key, ok);
+                if (ok) sample[idx - lo] = key;
+            });
             if (threadIdx.x == 0) st.spec_bin = 0;
             __syncthreads();
-            int sample_need = (int)(((long long)3 * k * kSpecChunk + 2LL * len - 1) / (2LL * len));
+            /* Aim at 1.75k candidates, or half the buffer when it is smaller (deterministic
+             * launches with long slices give their bitmaps the room): the other half is
+             * slack for the spec bin's own elements. */
+            const long long target = min(7LL * k / 4, (long long)cand_cap / 2);
+            int sample_need = (int)((target * chunk + len - 1) / len);
             pick_bin(hist, kBins, sample_need, tmp, [&](int digit, int, int) { st.spec_bin = digit; });
             const uint32_t spec_bin = (uint32_t)st.spec_bin;
-            for_each_elem<kVec>(x, lo + kSpecChunk, hi, [&](int idx, uint32_t key, bool ok) {
-                hist_fn(idx, key, ok);
+            auto gather = [&](int idx, uint32_t key, bool ok) {
                 bool cand = ok && (key >> 20) >= spec_bin;
                 int slot = warp_alloc(&st.cand_ctr, cand);
                 if (cand && slot < cand_cap) {
                     cand_key[slot] = key;
                     cand_idx[slot] = idx;
                 }
+            };
+            for (int base = (threadIdx.x >> 5) * 32; base < chunk; base += kThreads) {
+                const int i = base + lane_id();
+                gather(lo + i, i < chunk ? sample[i] : 0u, i < chunk);
+            }
+            __syncthreads(); /* the sample is read before the rest may overwrite it */
+            for_each_elem<kVec>(x, lo + chunk, hi, [&](int idx, uint32_t key, bool ok) {
+                hist_fn(idx, key, ok);
+                gather(idx, key, ok);
             });
         } else {
             for_each_elem<kVec>(x, lo, hi, hist_fn);
@@ -424,23 +447,10 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         match = lst->match;
         if (spec) {
             /* The gathered candidates hold every element of the threshold bin and above if
-             * the estimate was low enough and nothing overflowed; the sampled chunk itself
-             * is read once more. Otherwise forget them: pass 2 below is exact. */
-            const bool spec_fits = prefix >= (uint32_t)st.spec_bin && st.cand_ctr <= cand_cap;
+             * the estimate was low enough and nothing overflowed. Otherwise forget them:
+             * pass 2 below is exact. */
+            spec_done = prefix >= (uint32_t)st.spec_bin && st.cand_ctr <= cand_cap;
             __syncthreads(); /* everyone has read cand_ctr before it moves again */
-            if (spec_fits) {
-                for_each_elem<kVec>(x, lo, lo + kSpecChunk, [&](int idx, uint32_t key, bool ok) {
-                    bool cand = ok && (key >> 20) >= prefix;
-                    int slot = warp_alloc(&st.cand_ctr, cand);
-                    if (cand && slot < cand_cap) {
-                        cand_key[slot] = key;
-                        cand_idx[slot] = idx;
-                    }
-                });
-                __syncthreads();
-                spec_done = st.cand_ctr <= cand_cap;
-            }
-            __syncthreads();
             if (!spec_done && threadIdx.x == 0) st.cand_ctr = 0;
             __syncthreads();
             spec = false;
@@ -453,7 +463,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         /* Pass 2: elements above the threshold bin are final, the bin's are candidates.
          * (After a successful single read the candidates hold both already. A row in shared
          * memory is split from there, and its candidates are indices into the key buffer:
-         * writing keys would overwrite elements other warps have not read yet.) */
+         * writing keys would overwrite elements not read yet.) */
         auto split = [&](int idx, uint32_t key, bool ok) {
             uint32_t top = key >> shift;
             bool above = ok && top > prefix, cand = ok && top == prefix;
@@ -469,10 +479,43 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 lcand_idx[slot] = idx;
             }
         };
-        if (in_smem) {
+        if (in_smem && DET) {
+            /* Only the candidates take slots here (few): the counter costs less than a
+             * counting pass (measured: 60.2 against 62.1 us on prefill 1024 x 8K). */
             for (int base = (threadIdx.x >> 5) * 32; base < len; base += kThreads) {
                 const int i = base + lane_id();
                 split(i, i < len ? cand_key[i] : 0u, i < len);
+            }
+        } else if (in_smem) { /* default mode */
+            /* Counts first, then positions: split's shared counters put two dependent
+             * shared-memory atomics in every 32-element step of a warp, which measured 5.8K
+             * of a 4K row's 13.6K cycles (clock64 per phase, H100). Here a warp counts its
+             * steps with ballots, one barrier gives every warp its offsets, and a second
+             * look at the keys writes. */
+            const int warp = (int)threadIdx.x >> 5, lane = lane_id();
+            int n_above = 0, n_cand = 0;
+            for (int base = warp * 32; base < len; base += kThreads) {
+                const int i = base + lane;
+                const uint32_t top = (i < len ? cand_key[i] : 0u) >> shift;
+                n_above += __popc(__ballot_sync(0xffffffffu, i < len && top > prefix));
+                n_cand += __popc(__ballot_sync(0xffffffffu, i < len && top == prefix));
+            }
+            if (lane == 0) st.warp_above[warp] = n_above, st.warp_cand[warp] = n_cand;
+            __syncthreads();
+            int off_above = 0, off_cand = 0;
+            for (int w = 0; w < warp; w++) off_above += st.warp_above[w], off_cand += st.warp_cand[w];
+            if (threadIdx.x == kThreads - 1) st.gt_ctr = off_above + n_above, st.cand_ctr = off_cand + n_cand;
+            const unsigned below_me = (1u << lane) - 1u;
+            for (int base = warp * 32; base < len; base += kThreads) {
+                const int i = base + lane;
+                const uint32_t top = (i < len ? cand_key[i] : 0u) >> shift;
+                const bool above = i < len && top > prefix, cand = i < len && top == prefix;
+                const unsigned ba = __ballot_sync(0xffffffffu, above);
+                if (above) o.write(off_above + __popc(ba & below_me), i);
+                off_above += __popc(ba);
+                const unsigned bc = __ballot_sync(0xffffffffu, cand);
+                if (cand) cand_idx[off_cand + __popc(bc & below_me)] = i;
+                off_cand += __popc(bc);
             }
         } else if (!spec_done) {
             for_each_elem<kVec>(x, lo, hi, split);
