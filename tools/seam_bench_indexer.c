@@ -1,7 +1,7 @@
 /* seam-bench-indexer: times the indexer logits kernels against their floors, measured in the
  * same run.
  *
- *   seam-bench-indexer [--quick] [--json PATH]
+ *   seam-bench-indexer [--quick] [--json PATH] [--only prefill|paged|decode|nextn]
  *
  * Sections
  * - prefill (ragged): T query tokens at the end of one C-token context (prefix C - T, causal:
@@ -438,15 +438,22 @@ static void bench_nextn(int quick) {
 
 int main(int argc, char **argv) {
     int quick = 0;
-    const char *json_path = NULL;
+    const char *json_path = NULL, *only = NULL; /* only: one section (e.g. to profile it) */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) quick = 1;
         else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) json_path = argv[++i];
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--quick] [--json PATH]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--json PATH] [--only prefill|paged|decode|nextn]\n", argv[0]);
             return 2;
         }
     }
+    if (only && strcmp(only, "prefill") && strcmp(only, "paged") && strcmp(only, "decode") &&
+        strcmp(only, "nextn")) {
+        fprintf(stderr, "%s: --only %s: expected prefill, paged, decode or nextn\n", argv[0], only);
+        return 2;
+    }
+#define SECTION(name) (!only || !strcmp(only, name))
     int count = 0;
     if (seam_device_count(&count) != SEAM_OK || count == 0) {
         printf("seam-bench-indexer: no GPU (%s); nothing to measure\n", seam_last_error());
@@ -466,10 +473,10 @@ int main(int argc, char **argv) {
         fprintf(json, "{\"device\": \"%s\", \"results\": [", info.name);
     }
     measure_read_bw();
-    bench_prefill(quick);
-    bench_prefill_paged(quick);
-    bench_decode(quick);
-    bench_nextn(quick);
+    if (SECTION("prefill")) bench_prefill(quick);
+    if (SECTION("paged")) bench_prefill_paged(quick);
+    if (SECTION("decode")) bench_decode(quick);
+    if (SECTION("nextn")) bench_nextn(quick);
     if (json) {
         fprintf(json, "\n]}\n");
         fclose(json);
