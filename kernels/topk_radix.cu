@@ -18,14 +18,16 @@
  *     distribution; after level 2 the threshold is the full key and one last global pass
  *     selects. Nothing is ever dropped.
  *   - Single-read path (one CTA per row, rows >= 64K: many long rows do not stay in L2
- *     between two passes): pass 1 first histograms a 16K-element chunk, picks the bin
- *     where about 1.5k elements of the row would lie above, and while histogramming the rest
- *     gathers everything from that bin up as candidates. If the exact threshold bin is at
- *     or above the estimate and nothing overflowed, only the sampled chunk is read again
- *     and pass 2 is skipped (HBM traffic ~1.1 reads instead of 2); otherwise the
- *     candidates are dropped and pass 2 runs as usual, so the result is exact either way.
+ *     between two passes): pass 1 first histograms a sample of up to 4K elements, kept in
+ *     shared memory, picks the bin where about 1.5k elements of the row would lie above,
+ *     takes the sample's candidates from shared memory and, while histogramming the rest,
+ *     gathers everything from that bin up. If the exact threshold bin is at or above the
+ *     estimate and nothing overflowed, pass 2 is skipped (the row is read once); otherwise
+ *     the candidates are dropped and pass 2 runs as usual, so the result is exact either way.
  *   - A row no longer than the candidate buffer (one CTA per row) is read once, straight
- *     into it, and all three levels run in shared memory.
+ *     into it, with the level-0 histogram; the split into final elements and candidates
+ *     then reads it from shared memory (default mode: counts first, then positions, no
+ *     shared counters), and the other levels run over the candidates' indices.
  *   Histogram updates are plain shared-memory increments (ATOMS.POPC.INC: lanes on one
  *   address are counted in one update, so sorted and constant rows do not serialise). Rows
  *   are read with 16-byte loads, 64 KB per CTA in flight, so a decode slice arrives in one
