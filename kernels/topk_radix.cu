@@ -192,6 +192,17 @@ __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int l
     }
 }
 
+/* Visit [0, n) of a shared-memory array in warp-wide steps (warp w takes elements
+ * 32w + 512j + lane): f(i, ok) is called by all lanes of a warp together (ok false past n),
+ * so it may use warp collectives. */
+template <class F>
+__device__ __forceinline__ void for_each_warp_step(int n, F &&f) {
+    for (int base = (threadIdx.x >> 5) * 32; base < n; base += kThreads) {
+        const int i = base + lane_id();
+        f(i, i < n);
+    }
+}
+
 /* Set bit (idx - lo) of a slice bitmap. */
 __device__ __forceinline__ void bitmap_set(uint32_t *words, int local) {
     atomicOr(&words[local >> 5], 1u << (local & 31));
@@ -424,10 +435,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                     cand_idx[slot] = idx;
                 }
             };
-            for (int base = (threadIdx.x >> 5) * 32; base < chunk; base += kThreads) {
-                const int i = base + lane_id();
-                gather(lo + i, i < chunk ? sample[i] : 0u, i < chunk);
-            }
+            for_each_warp_step(chunk, [&](int i, bool ok) { gather(lo + i, ok ? sample[i] : 0u, ok); });
             __syncthreads(); /* the sample is read before the rest may overwrite it */
             for_each_elem<kVec>(x, lo + chunk, hi, [&](int idx, uint32_t key, bool ok) {
                 hist_fn(idx, key, ok);
@@ -486,10 +494,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         if (in_smem && DET) {
             /* Only the candidates take slots here (few): the counter costs less than a
              * counting pass (measured: 60.2 against 62.1 us on prefill 1024 x 8K). */
-            for (int base = (threadIdx.x >> 5) * 32; base < len; base += kThreads) {
-                const int i = base + lane_id();
-                split(i, i < len ? cand_key[i] : 0u, i < len);
-            }
+            for_each_warp_step(len, [&](int i, bool ok) { split(i, ok ? cand_key[i] : 0u, ok); });
         } else if (in_smem) { /* default mode */
             /* Counts first, then positions: split's shared counters put two dependent
              * shared-memory atomics in every 32-element step of a warp, which measured 5.8K
@@ -498,29 +503,27 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
              * look at the keys writes. */
             const int warp = (int)threadIdx.x >> 5, lane = lane_id();
             int n_above = 0, n_cand = 0;
-            for (int base = warp * 32; base < len; base += kThreads) {
-                const int i = base + lane;
-                const uint32_t top = (i < len ? cand_key[i] : 0u) >> shift;
-                n_above += __popc(__ballot_sync(0xffffffffu, i < len && top > prefix));
-                n_cand += __popc(__ballot_sync(0xffffffffu, i < len && top == prefix));
-            }
+            for_each_warp_step(len, [&](int i, bool ok) {
+                const uint32_t top = (ok ? cand_key[i] : 0u) >> shift;
+                n_above += __popc(__ballot_sync(0xffffffffu, ok && top > prefix));
+                n_cand += __popc(__ballot_sync(0xffffffffu, ok && top == prefix));
+            });
             if (lane == 0) st.warp_above[warp] = n_above, st.warp_cand[warp] = n_cand;
             __syncthreads();
             int off_above = 0, off_cand = 0;
             for (int w = 0; w < warp; w++) off_above += st.warp_above[w], off_cand += st.warp_cand[w];
             if (threadIdx.x == kThreads - 1) st.gt_ctr = off_above + n_above, st.cand_ctr = off_cand + n_cand;
             const unsigned below_me = (1u << lane) - 1u;
-            for (int base = warp * 32; base < len; base += kThreads) {
-                const int i = base + lane;
-                const uint32_t top = (i < len ? cand_key[i] : 0u) >> shift;
-                const bool above = i < len && top > prefix, cand = i < len && top == prefix;
+            for_each_warp_step(len, [&](int i, bool ok) {
+                const uint32_t top = (ok ? cand_key[i] : 0u) >> shift;
+                const bool above = ok && top > prefix, cand = ok && top == prefix;
                 const unsigned ba = __ballot_sync(0xffffffffu, above);
                 if (above) o.write(off_above + __popc(ba & below_me), i);
                 off_above += __popc(ba);
                 const unsigned bc = __ballot_sync(0xffffffffu, cand);
                 if (cand) cand_idx[off_cand + __popc(bc & below_me)] = i;
                 off_cand += __popc(bc);
-            }
+            });
         } else if (!spec_done) {
             for_each_elem<kVec>(x, lo, hi, split);
         }
@@ -535,23 +538,21 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 const uint32_t mask = (1u << bits) - 1u, p = st.prefix;
                 hist_clear(hist, 1 << bits);
                 __syncthreads();
-                for (int base = (threadIdx.x >> 5) * 32; base < n; base += kThreads) {
-                    int i = base + lane_id();
-                    uint32_t key = i < n ? cand_key_at(i) : 0u;
-                    bool m = i < n && (key >> hs) == p;
+                for_each_warp_step(n, [&](int i, bool ok) {
+                    uint32_t key = ok ? cand_key_at(i) : 0u;
+                    bool m = ok && (key >> hs) == p;
                     hist_add(hist, m ? (key >> sh) & mask : (uint32_t)kDiscard);
-                }
+                });
                 __syncthreads();
                 find_threshold(hist, 1 << bits, bits, &st, tmp);
             }
             const uint32_t T = st.prefix;
             const int fneed = st.need;
             /* Final selection among the candidates. */
-            for (int base = (threadIdx.x >> 5) * 32; base < n; base += kThreads) {
-                int i = base + lane_id();
-                uint32_t key = i < n ? cand_key_at(i) : 0u;
-                int idx = i < n ? cand_idx[i] : 0;
-                bool gt = i < n && key > T, tie = i < n && key == T;
+            for_each_warp_step(n, [&](int i, bool ok) {
+                uint32_t key = ok ? cand_key_at(i) : 0u;
+                int idx = ok ? cand_idx[i] : 0;
+                bool gt = ok && key > T, tie = ok && key == T;
                 if constexpr (!DET) {
                     int pos = warp_alloc(&st.gt_ctr, gt);
                     if (gt) o.write(pos, idx);
@@ -566,7 +567,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                         atomicOr(&words[local >> 5], 1u << (local & 31));
                     }
                 }
-            }
+            });
         }
         cluster_sync();
     } else {
