@@ -670,15 +670,15 @@ void cluster_config(cudaLaunchConfig_t *cfg, cudaLaunchAttribute *attr, unsigned
     cfg->numAttrs = S > 1 ? 1 : 0;
 }
 
-/* How many clusters of S CTAs of the split-row kernel the current device runs at once at the
- * largest shared-memory size (read once per device; 0 if the query failed). Clusters must
- * fit in one GPC, so on an H100 this is below 264 / S: a grid past it runs in two waves. */
+/* How many clusters of S CTAs of the split-row kernel device dev runs at once at the largest
+ * shared-memory size (read once per device; 0 if the query failed or dev < 0). Clusters
+ * must fit in one GPC, so on an H100 this is below 264 / S: a grid past it runs in two
+ * waves. */
 template <int S>
-int max_active_clusters() {
+int max_active_clusters(int dev) {
     enum { MAX_DEVICES = 64 };
     static std::atomic<int> cached[MAX_DEVICES]; /* 0 unknown, -1 the query failed */
-    int dev = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0) return 0;
+    if (dev < 0) return 0;
     int n = dev < MAX_DEVICES ? cached[dev].load(std::memory_order_relaxed) : 0;
     if (n != 0) return n > 0 ? n : 0;
     auto kernel = topk_radix_kernel<S, true>;
@@ -705,15 +705,16 @@ int max_active_clusters() {
  * no better than one (docs/performance.md). */
 constexpr int kClusterSizes[] = {16, 12, 8, 4, 2};
 
-/* rows clusters of S CTAs run in one wave (true when the device could not say). */
-bool one_wave(int rows, int s) {
+/* rows clusters of S CTAs run in one wave on device dev (true when the device could not say,
+ * or dev < 0: unknown). */
+bool one_wave(int rows, int s, int dev) {
     int n = 0;
     switch (s) {
-    case 2: n = max_active_clusters<2>(); break;
-    case 4: n = max_active_clusters<4>(); break;
-    case 8: n = max_active_clusters<8>(); break;
-    case 12: n = max_active_clusters<12>(); break;
-    default: n = max_active_clusters<16>(); break;
+    case 2: n = max_active_clusters<2>(dev); break;
+    case 4: n = max_active_clusters<4>(dev); break;
+    case 8: n = max_active_clusters<8>(dev); break;
+    case 12: n = max_active_clusters<12>(dev); break;
+    default: n = max_active_clusters<16>(dev); break;
     }
     return n == 0 || rows <= n;
 }
@@ -723,11 +724,15 @@ radix_shape radix_pick_shape(int rows, int stride, int deterministic) {
     /* The largest cluster that keeps the grid under ~2 CTAs per SM of an H100, fits the GPU
      * in one wave and leaves each CTA at least 8K columns. */
     int s = 1;
-    for (int c : kClusterSizes)
-        if ((long long)rows * c <= 264 && stride / c >= 8192 && one_wave(rows, c)) {
+    int dev = -2; /* the current device, looked up once, at the first size worth asking about */
+    for (int c : kClusterSizes) {
+        if ((long long)rows * c > 264 || stride / c < 8192) continue;
+        if (dev == -2 && cudaGetDevice(&dev) != cudaSuccess) dev = -1;
+        if (one_wave(rows, c, dev)) {
             s = c;
             break;
         }
+    }
     if (deterministic) {
         long long slice_words = (((long long)stride + s - 1) / s + 31) / 32;
         while (s > 1 && slice_words > kMaxBitmapWords) { /* bitmaps must cover a split slice */
