@@ -738,6 +738,20 @@ seam_status check_algo(seam_indexer_algo algo, int heads, const char *fn) {
 
 } // namespace
 
+/* The operand checks both logits entry points share; fn (the caller) and k_name (its key
+ * field) keep the messages those of the public function. The kernels load q and keys 16
+ * bytes at a time. */
+static seam_status check_operands(const void *q, const float *weights, const void *k,
+                                  const char *k_name, const float *k_scales, const char *fn) {
+    SEAM_CHECK_ARG_IN(fn, q != NULL, "params->q is NULL");
+    SEAM_CHECK_ARG_IN(fn, ((uintptr_t)q & 15) == 0, "params->q is not 16-byte aligned");
+    SEAM_CHECK_ARG_IN(fn, weights != NULL, "params->weights is NULL");
+    SEAM_CHECK_ARG_IN(fn, k != NULL, "params->%s is NULL", k_name);
+    SEAM_CHECK_ARG_IN(fn, ((uintptr_t)k & 15) == 0, "params->%s is not 16-byte aligned", k_name);
+    SEAM_CHECK_ARG_IN(fn, k_scales != NULL, "params->k_scales is NULL");
+    return SEAM_OK;
+}
+
 extern "C" SEAM_API seam_status seam_indexer_logits_ragged(const seam_indexer_logits_ragged_params *p,
                                                            seam_stream stream) {
     SEAM_CHECK_PTR(p);
@@ -752,12 +766,7 @@ extern "C" SEAM_API seam_status seam_indexer_logits_ragged(const seam_indexer_lo
     SEAM_CHECK_ARG(p->stride >= 0, "params->stride=%d is negative", p->stride);
     SEAM_TRY(check_algo(p->algo, p->heads, __func__));
     if (p->rows == 0 || p->keys == 0 || p->stride == 0) return SEAM_OK;
-    SEAM_CHECK_ARG(p->q != NULL, "params->q is NULL");
-    SEAM_CHECK_ARG(((uintptr_t)p->q & 15) == 0, "params->q is not 16-byte aligned");
-    SEAM_CHECK_ARG(p->weights != NULL, "params->weights is NULL");
-    SEAM_CHECK_ARG(p->k != NULL, "params->k is NULL");
-    SEAM_CHECK_ARG(((uintptr_t)p->k & 15) == 0, "params->k is not 16-byte aligned");
-    SEAM_CHECK_ARG(p->k_scales != NULL, "params->k_scales is NULL");
+    SEAM_TRY(check_operands(p->q, p->weights, p->k, "k", p->k_scales, __func__));
     SEAM_CHECK_ARG(p->row_starts != NULL, "params->row_starts is NULL");
     SEAM_CHECK_ARG(p->lengths != NULL, "params->lengths is NULL");
     SEAM_CHECK_ARG(p->logits != NULL, "params->logits is NULL");
@@ -805,12 +814,7 @@ extern "C" SEAM_API seam_status seam_indexer_logits_paged(const seam_indexer_log
     }
     SEAM_TRY(check_algo(p->algo, p->heads, __func__));
     if (p->groups == 0 || p->stride == 0) return SEAM_OK;
-    SEAM_CHECK_ARG(p->q != NULL, "params->q is NULL");
-    SEAM_CHECK_ARG(((uintptr_t)p->q & 15) == 0, "params->q is not 16-byte aligned");
-    SEAM_CHECK_ARG(p->weights != NULL, "params->weights is NULL");
-    SEAM_CHECK_ARG(p->k_cache != NULL, "params->k_cache is NULL");
-    SEAM_CHECK_ARG(((uintptr_t)p->k_cache & 15) == 0, "params->k_cache is not 16-byte aligned");
-    SEAM_CHECK_ARG(p->k_scales != NULL, "params->k_scales is NULL");
+    SEAM_TRY(check_operands(p->q, p->weights, p->k_cache, "k_cache", p->k_scales, __func__));
     SEAM_CHECK_ARG(p->block_table != NULL, "params->block_table is NULL");
     SEAM_CHECK_ARG(p->context_lens != NULL, "params->context_lens is NULL");
     SEAM_CHECK_ARG(p->logits != NULL, "params->logits is NULL");
