@@ -176,6 +176,14 @@ static inline void expect_close(const setup *s, const float *got, const float *w
     }
 }
 
+/* Runs the forward into `got` and checks it against the CPU reference. */
+static inline void run_and_check(setup *s, seam_graph *g, int out_id, float *got, const char *what) {
+    static float ref[MAX_TOKENS * WIDTH];
+    run_and_read(s, g, out_id, got);
+    reference(s, ref);
+    expect_close(s, got, ref, what);
+}
+
 static inline void expect_same(const setup *s, const float *got, const float *want, const char *what) {
     for (int i = 0; i < s->tokens * WIDTH; i++)
         if (memcmp(&got[i], &want[i], sizeof(float)) != 0)

@@ -51,20 +51,14 @@ static void test_new_batch_values_replay_without_recapture(void **state) {
     int out;
     seam_graph *g = build(&s, 0, 1, SEAM_GRAPH_EXEC_PER_BUCKET, &out);
     seam_graph_stats before = stats_of(g);
-    static float first[MAX_TOKENS * WIDTH], got[MAX_TOKENS * WIDTH], ref[MAX_TOKENS * WIDTH];
+    static float first[MAX_TOKENS * WIDTH], got[MAX_TOKENS * WIDTH];
     new_batch(&s, &rng, 7);
-    run_and_read(&s, g, out, first);
-    reference(&s, ref);
-    expect_close(&s, first, ref, "first batch");
+    run_and_check(&s, g, out, first, "first batch");
     new_batch(&s, &rng, 7); /* same bucket, new inputs, new positions */
-    run_and_read(&s, g, out, got);
-    reference(&s, ref);
-    expect_close(&s, got, ref, "second batch");
+    run_and_check(&s, g, out, got, "second batch");
     assert_true(memcmp(first, got, 7 * WIDTH * sizeof(float)) != 0);
     new_batch(&s, &rng, 6); /* same bucket, a different real count: split ops see it */
-    run_and_read(&s, g, out, got);
-    reference(&s, ref);
-    expect_close(&s, got, ref, "third batch");
+    run_and_check(&s, g, out, got, "third batch");
     seam_graph_stats after = stats_of(g);
     assert_int_equal(after.num_graphs, before.num_graphs);
     assert_int_equal(after.num_execs, before.num_execs);
@@ -83,7 +77,7 @@ static void test_tokens_above_largest_bucket_run_eagerly(void **state) {
     make_setup(&s, 0, 1);
     int out;
     seam_graph *g = build(&s, 0, 1, SEAM_GRAPH_EXEC_UPDATE, &out);
-    static float got[MAX_TOKENS * WIDTH], ref[MAX_TOKENS * WIDTH];
+    static float got[MAX_TOKENS * WIDTH];
     int cases[3] = {17, 20, MAX_TOKENS};
     for (int k = 0; k < 3; k++) {
         new_batch(&s, &rng, cases[k]);
@@ -92,9 +86,7 @@ static void test_tokens_above_largest_bucket_run_eagerly(void **state) {
         assert_int_equal(d.bucket, -1);
         assert_int_equal(d.replay, 0);
         assert_int_equal(d.padded_tokens, cases[k]);
-        run_and_read(&s, g, out, got);
-        reference(&s, ref);
-        expect_close(&s, got, ref, "eager above the largest bucket");
+        run_and_check(&s, g, out, got, "eager above the largest bucket");
     }
     SEAM_ASSERT_OK(seam_graph_destroy(g));
     free_setup(&s);
@@ -109,15 +101,13 @@ static void test_piecewise_off_runs_everything_eagerly(void **state) {
     int out;
     seam_graph *g = build(&s, 0, 1, SEAM_GRAPH_EXEC_UPDATE, &out);
     assert_int_equal(stats_of(g).captured, 0);
-    static float got[MAX_TOKENS * WIDTH], ref[MAX_TOKENS * WIDTH];
+    static float got[MAX_TOKENS * WIDTH];
     new_batch(&s, &rng, 3);
     seam_graph_dispatch d;
     SEAM_ASSERT_OK(seam_graph_dispatch_of(g, &d));
     assert_int_equal(d.padded_tokens, 3);
     assert_int_equal(d.replay, 0);
-    run_and_read(&s, g, out, got);
-    reference(&s, ref);
-    expect_close(&s, got, ref, "SEAM_PIECEWISE=0");
+    run_and_check(&s, g, out, got, "SEAM_PIECEWISE=0");
     SEAM_ASSERT_OK(seam_graph_destroy(g));
     free_setup(&s);
 }
@@ -137,16 +127,14 @@ static void test_graph_safe_merges_pieces_with_same_outputs(void **state) {
     assert_int_equal(b.num_pieces, 2);
     assert_int_equal(b.num_split_ops, 1);
     assert_int_equal(b.graph_safe, 1);
-    static float got_split[MAX_TOKENS * WIDTH], got_safe[MAX_TOKENS * WIDTH], ref[MAX_TOKENS * WIDTH];
+    static float got_split[MAX_TOKENS * WIDTH], got_safe[MAX_TOKENS * WIDTH];
     int cases[4] = {1, 3, 9, 16};
     for (int k = 0; k < 4; k++) {
         seam_test_rng copy = rng;
         new_batch(&split, &rng, cases[k]);
         new_batch(&safe, &copy, cases[k]); /* same data */
         run_and_read(&split, g_split, out_split, got_split);
-        run_and_read(&safe, g_safe, out_safe, got_safe);
-        reference(&safe, ref);
-        expect_close(&safe, got_safe, ref, "graph-safe");
+        run_and_check(&safe, g_safe, out_safe, got_safe, "graph-safe");
         expect_same(&safe, got_safe, got_split, "graph-safe vs split");
     }
     SEAM_ASSERT_OK(seam_graph_destroy(g_split));
@@ -163,14 +151,12 @@ static void test_thousand_replays_across_buckets_stay_correct(void **state) {
     make_setup(&s, 0, 1);
     int out;
     seam_graph *g = build(&s, 0, 1, SEAM_GRAPH_EXEC_UPDATE, &out);
-    static float got[MAX_TOKENS * WIDTH], ref[MAX_TOKENS * WIDTH];
+    static float got[MAX_TOKENS * WIDTH];
     for (int iter = 0; iter < 1000; iter++) {
         /* Mostly the same bucket as before (a decode loop), sometimes another one. */
         int tokens = iter % 50 == 0 || iter < 20 ? seam_test_int(&rng, 1, 16) : s.tokens;
         new_batch(&s, &rng, tokens);
-        run_and_read(&s, g, out, got);
-        reference(&s, ref);
-        expect_close(&s, got, ref, "replay loop");
+        run_and_check(&s, g, out, got, "replay loop");
     }
     seam_graph_stats st = stats_of(g);
     assert_int_equal(st.num_graphs, 3 * NUM_SIZES);
@@ -286,14 +272,12 @@ static void test_scratch_sharing_gives_identical_results(void **state) {
     assert_int_equal(b.num_scratch, 5);
     assert_true(b.arena_bytes < a.arena_bytes);
     assert_int_equal(b.arena_need_bytes, a.arena_need_bytes);
-    static float got_p[MAX_TOKENS * WIDTH], got_s[MAX_TOKENS * WIDTH], ref[MAX_TOKENS * WIDTH];
+    static float got_p[MAX_TOKENS * WIDTH], got_s[MAX_TOKENS * WIDTH];
     int cases[6] = {1, 2, 3, 8, 13, 20};
     for (int k = 0; k < 6; k++) {
         new_batch(&s, &rng, cases[k]);
         run_and_read(&s, persistent, out_p, got_p);
-        run_and_read(&s, shared, out_s, got_s);
-        reference(&s, ref);
-        expect_close(&s, got_s, ref, "scratch arena");
+        run_and_check(&s, shared, out_s, got_s, "scratch arena");
         expect_same(&s, got_s, got_p, "scratch vs persistent arena");
     }
     SEAM_ASSERT_OK(seam_graph_destroy(persistent));
