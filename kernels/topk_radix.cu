@@ -321,6 +321,14 @@ struct staged_out_row {
     __device__ __forceinline__ void write(int pos, int idx) const { slot[pos] = idx; }
 };
 
+/* Where det_emit writes: the staging row for SHORT, the output row otherwise. */
+template <bool SHORT>
+__device__ __forceinline__ const auto &det_emit_target(const seam_topk_out_row &o,
+                                                       const staged_out_row &staged) {
+    if constexpr (SHORT) return staged;
+    else return o;
+}
+
 /* SHORT (S = 1, deterministic, launched only when the stride fits the candidate buffer):
  * every row is in shared memory and covered by the bitmaps, so those branches are fixed at
  * compile time, and the output is staged (see the header comment). */
@@ -617,11 +625,8 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
              * det_emit ends with a barrier, so the staged row is complete after it. */
             static_assert(kHistWords >= SEAM_TOPK_MAX_K, "a staged row fits the histogram");
             const staged_out_row staged{reinterpret_cast<int *>(hist)};
-            const auto &out = [&]() -> const auto & {
-                if constexpr (SHORT) return staged;
-                else return o;
-            }();
-            det_emit(gtw, tiew, (hi - lo + 31) >> 5, lo, fneed, start_sel, out, tmp,
+            det_emit(gtw, tiew, (hi - lo + 31) >> 5, lo, fneed, start_sel,
+                     det_emit_target<SHORT>(o, staged), tmp,
                      [&](unsigned long long total) -> unsigned long long {
                          if constexpr (S == 1) {
                              return 0ull;
