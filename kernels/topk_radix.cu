@@ -57,11 +57,18 @@
  * result is a pure function of the row's values, so it is bitwise independent of the batch,
  * the stride and the launch shape. A slice too long for the bitmaps (S = 1, very long rows)
  * is handled in windows after the threshold is known, at the cost of one more read.
+ * Short rows (S = 1, stride up to the candidate buffer, so every row is read whole into
+ * shared memory) run a separate instantiation, SHORT: its emit writes each index at its rank
+ * into a staging row in shared memory (the histogram, dead by then) and then copies the k
+ * outputs out in one coalesced pass, since det_emit's scattered global writes were ~10K of a
+ * prefill 8K row's 35K cycles (H100). It is separate because the same staging in the general
+ * S = 1 kernel made it spill (12 -> 96 bytes of local memory) and prefill rows of 32K, which
+ * run that kernel, 12% slower; SHORT also drops the global-memory levels at compile time.
  *
- * Graph safety: the launch shape (S, shared memory, bitmap capacity) depends only on rows,
- * stride, k, the mode and the device (its cluster occupancy, read once). All per-row state
- * lives in shared memory, so there is no global workspace to reset and a replay sees fresh
- * lengths, row starts and scores. */
+ * Graph safety: the launch shape (S, SHORT, shared memory, bitmap capacity) depends only on
+ * rows, stride, k, the mode and the device (its cluster occupancy, read once). All per-row
+ * state lives in shared memory, so there is no global workspace to reset and a replay sees
+ * fresh lengths, row starts and scores. */
 #include <atomic>
 
 #include <cooperative_groups.h>
@@ -272,11 +279,11 @@ __device__ void find_threshold(const uint32_t *hist, int nbins, int bits, topk_s
 /* Deterministic output of one stretch of a slice from its bitmaps: a block scan over the
  * words gives each thread its stretch's count of selected and tied elements before it;
  * base(total) turns this stretch's totals into the counts before the stretch (other slices,
- * earlier windows); then every set bit is written at its rank in index order. */
-template <class Base>
+ * earlier windows); then every set bit is written at its rank in index order, through
+ * o.write (the output row, or a staging row in shared memory). */
+template <class Out, class Base>
 __device__ void det_emit(const uint32_t *gtw, const uint32_t *tiew, int nwords, int elem0,
-                         int need, int start_sel, const seam_topk_out_row &o, scan_temp &tmp,
-                         Base &&base) {
+                         int need, int start_sel, const Out &o, scan_temp &tmp, Base &&base) {
     const int per = (nwords + kThreads - 1) / kThreads;
     const int wb = (int)threadIdx.x * per;
     const int we = min(nwords, wb + per);
@@ -307,9 +314,28 @@ __device__ void det_emit(const uint32_t *gtw, const uint32_t *tiew, int nwords, 
     __syncthreads(); /* the scan storage and bitmaps may be reused next */
 }
 
-template <int S, bool DET>
+/* The output row staged in shared memory (short rows): det_emit's writes, one per set bit
+ * and scattered over the row, land here, and one coalesced pass copies the row out. */
+struct staged_out_row {
+    int *slot;
+    __device__ __forceinline__ void write(int pos, int idx) const { slot[pos] = idx; }
+};
+
+/* Where det_emit writes: the staging row for SHORT, the output row otherwise. */
+template <bool SHORT>
+__device__ __forceinline__ const auto &det_emit_target(const seam_topk_out_row &o,
+                                                       const staged_out_row &staged) {
+    if constexpr (SHORT) return staged;
+    else return o;
+}
+
+/* SHORT (S = 1, deterministic, launched only when the stride fits the candidate buffer):
+ * every row is in shared memory and covered by the bitmaps, so those branches are fixed at
+ * compile time, and the output is staged (see the header comment). */
+template <int S, bool DET, bool SHORT>
 __global__ void __launch_bounds__(kThreads, 2)
 topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
+    static_assert(!SHORT || (S == 1 && DET), "the short-row kernel is deterministic, one CTA a row");
     extern __shared__ __align__(16) uint32_t smem[];
     uint32_t *hist = smem;
     uint32_t *cand_key = hist + kHistWords;
@@ -346,7 +372,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     const float *x = a.scores + (size_t)row * (size_t)a.stride + start;
     const int per = (((len + S - 1) / S) + 31) & ~31;
     const int lo = min(len, rank * per), hi = min(len, lo + per);
-    const bool direct = DET && (per >> 5) <= bm_words; /* bitmaps cover the slice */
+    const bool direct = DET && (SHORT || (per >> 5) <= bm_words); /* bitmaps cover the slice */
 
     topk_state *lst = leader(&st);
     uint32_t *lhist = leader(hist);
@@ -376,7 +402,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
      * (an element's index is its position there) while the level-0 histogram is built; the
      * pass below then splits it from shared memory, and only the threshold bin's indices
      * go on to the remaining levels. */
-    const bool in_smem = S == 1 && len <= cand_cap;
+    const bool in_smem = SHORT || (S == 1 && len <= cand_cap);
     if (in_smem) {
         for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
             if (ok) cand_key[idx] = key;
@@ -595,7 +621,12 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         const int fneed = lst->need, ties = lst->match;
         const int start_sel = a.tie_large ? ties - fneed : 0;
         if (direct) {
-            det_emit(gtw, tiew, (hi - lo + 31) >> 5, lo, fneed, start_sel, o, tmp,
+            /* SHORT stages the row in the histogram, dead once the threshold is known;
+             * det_emit ends with a barrier, so the staged row is complete after it. */
+            static_assert(kHistWords >= SEAM_TOPK_MAX_K, "a staged row fits the histogram");
+            const staged_out_row staged{reinterpret_cast<int *>(hist)};
+            det_emit(gtw, tiew, (hi - lo + 31) >> 5, lo, fneed, start_sel,
+                     det_emit_target<SHORT>(o, staged), tmp,
                      [&](unsigned long long total) -> unsigned long long {
                          if constexpr (S == 1) {
                              return 0ull;
@@ -616,6 +647,8 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                              return b;
                          }
                      });
+            if constexpr (SHORT)
+                for (int j = threadIdx.x; j < k; j += kThreads) o.write(j, staged.slot[j]);
         } else if constexpr (S == 1) {
             /* Windows of the slice, in order, with the threshold known. */
             const int win = bm_words * 32;
@@ -651,6 +684,7 @@ struct radix_shape {
     int cand_cap;
     int bm_words;
     size_t smem;
+    bool short_rows; /* deterministic, S = 1, stride <= cand_cap: the short-row kernel */
 };
 
 /* A launch of grid CTAs in clusters of S (no cluster attribute when S = 1); *attr must live
@@ -681,7 +715,7 @@ int max_active_clusters(int dev) {
     if (dev < 0) return 0;
     int n = dev < MAX_DEVICES ? cached[dev].load(std::memory_order_relaxed) : 0;
     if (n != 0) return n > 0 ? n : 0;
-    auto kernel = topk_radix_kernel<S, true>;
+    auto kernel = topk_radix_kernel<S, true, false>;
     cudaLaunchConfig_t cfg;
     cudaLaunchAttribute attr;
     cluster_config(&cfg, &attr, S, S, kDynSmemBudget, nullptr);
@@ -750,12 +784,14 @@ radix_shape radix_pick_shape(int rows, int stride, int deterministic) {
     }
     sh.cluster = s;
     sh.smem = (size_t)kHistWords * 4 + (size_t)sh.cand_cap * 8 + (size_t)sh.bm_words * 8;
+    /* Every row fits the candidate buffer whatever its length (the kernel relies on it). */
+    sh.short_rows = deterministic && s == 1 && stride <= sh.cand_cap;
     return sh;
 }
 
-template <int S, bool DET>
+template <int S, bool DET, bool SHORT = false>
 seam_status radix_launch(const seam_topk_args *a, const radix_shape &sh, cudaStream_t stream) {
-    auto kernel = topk_radix_kernel<S, DET>;
+    auto kernel = topk_radix_kernel<S, DET, SHORT>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          (int)sh.smem));
     cudaLaunchConfig_t cfg;
@@ -768,9 +804,11 @@ seam_status radix_launch(const seam_topk_args *a, const radix_shape &sh, cudaStr
     return SEAM_OK;
 }
 
-/* The deterministic kernel at its cluster size (the only one split rows run). */
+/* The deterministic kernel at its cluster size (the only one split rows run), or its
+ * short-row instantiation. */
 seam_status radix_dispatch_det(const seam_topk_args *a, const radix_shape &sh,
                                cudaStream_t stream) {
+    if (sh.short_rows) return radix_launch<1, true, true>(a, sh, stream);
     switch (sh.cluster) {
     case 1: return radix_launch<1, true>(a, sh, stream);
     case 2: return radix_launch<2, true>(a, sh, stream);

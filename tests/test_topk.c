@@ -8,7 +8,8 @@
  * +-0.0, keys that differ only in low bits so every level of the radix select falls back
  * to global memory), lengths 0, 1, k-1, k, k+1, not multiples of any block, 160K, with
  * stride > length, non-zero row starts and +inf written outside every row's valid range (a
- * kernel reading out of range would select it). Argument errors are checked without a GPU. */
+ * kernel reading out of range would select it); strides on both sides of the deterministic
+ * short-row kernel's cut (8192). Argument errors are checked without a GPU. */
 #include <math.h>
 
 #include <cuda_runtime_api.h>
@@ -542,6 +543,54 @@ static void test_topk_rows_longer_than_bitmaps_match_reference(void **state) {
     batch_free(&b);
 }
 
+/* Row 37 of a batch of rows rows (the others of every kind, each a little shorter), stride
+ * batch_stride, computed again alone (stride alone_stride, start 999): equal to the
+ * reference, and the two bitwise equal. */
+static void check_row_alone_equals_row_in_batch(seam_test_rng *rng, const mode *m, int k, int len,
+                                                gen_kind probe, int rows, int batch_stride,
+                                                int alone_stride) {
+    gen_kind kinds[160];
+    int lens[160];
+    for (int r = 0; r < rows; r++) kinds[r] = (gen_kind)(r % GEN_COUNT), lens[r] = len - r * 13;
+    kinds[37] = probe;
+    lens[37] = len;
+    batch big;
+    batch_alloc(&big, rows, batch_stride);
+    batch_fill(&big, rng, kinds, lens);
+    batch_upload(&big);
+    batch one;
+    batch_alloc(&one, 1, alone_stride);
+    for (int i = 0; i < one.stride; i++) one.h_scores[i] = INFINITY;
+    one.h_lengths[0] = len;
+    one.h_starts[0] = 999;
+    memcpy(one.h_scores + 999, big.h_scores + (size_t)37 * big.stride + big.h_starts[37],
+           sizeof(float) * len);
+    batch_upload(&one);
+    int32_t *d_big, *d_one;
+    CUDA_OK(cudaMalloc((void **)&d_big, sizeof(int) * (size_t)rows * k));
+    CUDA_OK(cudaMalloc((void **)&d_one, sizeof(int) * (size_t)k));
+    seam_topk_params p = params_for(&big, k, m, d_big);
+    SEAM_ASSERT_OK(seam_topk(&p, NULL));
+    p = params_for(&one, k, m, d_one);
+    SEAM_ASSERT_OK(seam_topk(&p, NULL));
+    CUDA_OK(cudaDeviceSynchronize());
+    int *h_big = malloc(sizeof(int) * (size_t)rows * k), *h_one = malloc(sizeof(int) * k);
+    int *ref = malloc(sizeof(int) * k);
+    CUDA_OK(cudaMemcpy(h_big, d_big, sizeof(int) * (size_t)rows * k, cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaMemcpy(h_one, d_one, sizeof(int) * k, cudaMemcpyDeviceToHost));
+    ref_row(one.h_scores + 999, len, k, m->tie == SEAM_TIE_BREAK_LARGE, ref);
+    check_exact(h_one, ref, 1, k, &len, "row alone");
+    if (memcmp(h_one, h_big + (size_t)37 * k, sizeof(int) * k) != 0)
+        check_exact(h_big + (size_t)37 * k, h_one, 1, k, &len, "row in batch vs alone");
+    free(h_big);
+    free(h_one);
+    free(ref);
+    cudaFree(d_big);
+    cudaFree(d_one);
+    batch_free(&big);
+    batch_free(&one);
+}
+
 /* Deterministic output is a function of the row alone: the same row computed alone (own
  * stride, other start, split over 16 CTAs) and inside a 64-row batch (2 CTAs a row) or a
  * 160-row batch (one CTA a row) is bitwise equal. */
@@ -549,63 +598,22 @@ static void test_topk_deterministic_row_alone_equals_row_in_batch(void **state) 
     (void)state;
     SEAM_REQUIRE_GPU();
     seam_test_rng rng = seam_test_rng_make(__func__);
-    const int k = 2048, len = 100003;
     const gen_kind probe_kinds[] = {GEN_NORMAL, GEN_TIES, GEN_LOW_BITS};
     for (int pi = 0; pi < 3; pi++) {
         for (int tl = 0; tl < 2; tl++) {
             /* 64 rows: rows split in pairs; 160 rows: one CTA per row (single-read path). */
             const int rows = pi == 0 && tl == 0 ? 160 : 64;
-            const mode *m = &modes[tl ? 2 : 1];
-            gen_kind kinds[160];
-            int lens[160];
-            for (int r = 0; r < rows; r++) kinds[r] = (gen_kind)(r % GEN_COUNT), lens[r] = len - r * 13;
-            kinds[37] = probe_kinds[pi];
-            lens[37] = len;
-            batch big;
-            batch_alloc(&big, rows, 131072);
-            batch_fill(&big, &rng, kinds, lens);
-            batch_upload(&big);
-            batch one;
-            batch_alloc(&one, 1, 163840);
-            for (int i = 0; i < one.stride; i++) one.h_scores[i] = INFINITY;
-            one.h_lengths[0] = len;
-            one.h_starts[0] = 999;
-            memcpy(one.h_scores + 999, big.h_scores + (size_t)37 * big.stride + big.h_starts[37],
-                   sizeof(float) * len);
-            batch_upload(&one);
-            int32_t *d_big, *d_one;
-            CUDA_OK(cudaMalloc((void **)&d_big, sizeof(int) * (size_t)rows * k));
-            CUDA_OK(cudaMalloc((void **)&d_one, sizeof(int) * (size_t)k));
-            seam_topk_params p = params_for(&big, k, m, d_big);
-            SEAM_ASSERT_OK(seam_topk(&p, NULL));
-            p = params_for(&one, k, m, d_one);
-            SEAM_ASSERT_OK(seam_topk(&p, NULL));
-            CUDA_OK(cudaDeviceSynchronize());
-            int *h_big = malloc(sizeof(int) * (size_t)rows * k), *h_one = malloc(sizeof(int) * k);
-            int *ref = malloc(sizeof(int) * k);
-            CUDA_OK(cudaMemcpy(h_big, d_big, sizeof(int) * (size_t)rows * k, cudaMemcpyDeviceToHost));
-            CUDA_OK(cudaMemcpy(h_one, d_one, sizeof(int) * k, cudaMemcpyDeviceToHost));
-            ref_row(one.h_scores + 999, len, k, tl, ref);
-            check_exact(h_one, ref, 1, k, &len, "row alone");
-            if (memcmp(h_one, h_big + (size_t)37 * k, sizeof(int) * k) != 0)
-                check_exact(h_big + (size_t)37 * k, h_one, 1, k, &len, "row in batch vs alone");
-            free(h_big);
-            free(h_one);
-            free(ref);
-            cudaFree(d_big);
-            cudaFree(d_one);
-            batch_free(&big);
-            batch_free(&one);
+            check_row_alone_equals_row_in_batch(&rng, &modes[tl ? 2 : 1], 2048, 100003,
+                                                probe_kinds[pi], rows, 131072, 163840);
         }
     }
 }
 
-/* Fused PAGED/RAGGED output equals the unfused output gathered on the CPU. */
-static void test_topk_fused_transforms_equal_unfused_plus_gather(void **state) {
-    (void)state;
-    SEAM_REQUIRE_GPU();
-    seam_test_rng rng = seam_test_rng_make(__func__);
-    const int k = 1024, rows = 12, stride = 70001, reqs = 5, pt_stride = 70003;
+/* Fused PAGED/RAGGED output equals the unfused output gathered on the CPU (rows of the given
+ * stride, deterministic modes). */
+static void fused_transforms_equal_unfused_plus_gather(int stride, const char *seed) {
+    seam_test_rng rng = seam_test_rng_make(seed);
+    const int k = 1024, rows = 12, reqs = 5, pt_stride = stride + 2;
     gen_kind kinds[12];
     int lens[12];
     for (int r = 0; r < rows; r++) {
@@ -699,15 +707,63 @@ static void test_topk_fused_transforms_equal_unfused_plus_gather(void **state) {
     batch_free(&b);
 }
 
+static void test_topk_fused_transforms_equal_unfused_plus_gather(void **state) {
+    (void)state;
+    SEAM_REQUIRE_GPU();
+    fused_transforms_equal_unfused_plus_gather(70001, __func__);
+}
+
+/* Deterministic rows whose stride fits the candidate buffer (8192) run the short-row kernel
+ * (output staged in shared memory), longer strides the general one: strides on both sides of
+ * that cut and around k, every kind at lengths 0, 1, k-1, k, k+1, the stride and random,
+ * both tie rules, exactly against the reference. Then a row of a 64-row batch of stride 8192
+ * (short-row kernel) against the same row alone at stride 9001 (general kernel), bitwise,
+ * and the fused transforms on short rows. */
+static void test_topk_short_stride_rows_match_reference(void **state) {
+    (void)state;
+    SEAM_REQUIRE_GPU();
+    seam_test_rng rng = seam_test_rng_make(__func__);
+    const int ks[] = {512, 1024, 2048};
+    const int strides[] = {2047, 2048, 2049, 4096, 8191, 8192, 8193};
+    /* Under a sanitizer: k = 2048 on the strides at the cut only. */
+    const int sanitized = seam_test_under_sanitizer();
+    for (int ki = sanitized ? 2 : 0; ki < 3; ki++) {
+        for (int si = sanitized ? 4 : 0; si < 7; si++) {
+            const int k = ks[ki], stride = strides[si];
+            const int lengths[] = {0, 1, k - 1, k, k + 1, stride, -1 /* random */};
+            enum { NLEN = sizeof lengths / sizeof lengths[0] };
+            gen_kind kinds[NLEN * GEN_COUNT];
+            int lens[NLEN * GEN_COUNT], rows = 0;
+            for (int li = 0; li < NLEN; li++)
+                for (int g = 0; g < GEN_COUNT; g++, rows++) {
+                    kinds[rows] = (gen_kind)g;
+                    lens[rows] = lengths[li] >= 0 ? lengths[li] : seam_test_int(&rng, 0, stride);
+                }
+            batch b;
+            batch_alloc(&b, rows, stride);
+            batch_fill(&b, &rng, kinds, lens);
+            batch_upload(&b);
+            check_modes(&b, k, 1, 3); /* the deterministic radix modes */
+            batch_free(&b);
+        }
+    }
+    const gen_kind probe_kinds[] = {GEN_NORMAL, GEN_TIES, GEN_SPECIALS};
+    for (int pi = 0; pi < 3; pi++)
+        for (int tl = 0; tl < 2; tl++)
+            check_row_alone_equals_row_in_batch(&rng, &modes[tl ? 2 : 1], 2048, 8000,
+                                                probe_kinds[pi], 64, 8192, 9001);
+    fused_transforms_equal_unfused_plus_gather(8192, __func__);
+}
+
 /* Capture each variant in a CUDA graph, then replay it with new scores, lengths and row
  * starts written into the same buffers; every replay must match the reference (and, in
  * deterministic mode, the eager run bitwise). split: the rows are split over clusters, where
  * default mode runs the deterministic kernel (the same instantiation as the next mode), so a
  * sanitizer, which runs split rows ~1000x slower, skips it there. */
-static void graph_replays_see_new_inputs(int rows, int stride, int split, const char *test_name) {
+static void graph_replays_see_new_inputs(int rows, int stride, int k, int split,
+                                         const char *test_name) {
     SEAM_REQUIRE_GPU();
     seam_test_rng rng = seam_test_rng_make(test_name);
-    const int k = 512;
     batch b;
     batch_alloc(&b, rows, stride);
     int32_t *d_out;
@@ -785,12 +841,18 @@ static void graph_replays_see_new_inputs(int rows, int stride, int split, const 
 
 static void test_topk_graph_replays_split_rows(void **state) {
     (void)state;
-    graph_replays_see_new_inputs(3, 150001, 1, __func__);
+    graph_replays_see_new_inputs(3, 150001, 512, 1, __func__);
 }
 
 static void test_topk_graph_replays_one_cta_per_row(void **state) {
     (void)state;
-    graph_replays_see_new_inputs(140, 9001, 0, __func__);
+    graph_replays_see_new_inputs(140, 9001, 512, 0, __func__);
+}
+
+/* Strides up to the candidate buffer run the deterministic modes on the short-row kernel. */
+static void test_topk_graph_replays_short_stride(void **state) {
+    (void)state;
+    graph_replays_see_new_inputs(64, 8192, 2048, 0, __func__);
 }
 
 /* The registered op reads the backend and tie rule from the context's config and runs the
@@ -884,8 +946,10 @@ int main(void) {
         cmocka_unit_test(test_topk_rows_longer_than_bitmaps_match_reference),
         cmocka_unit_test(test_topk_deterministic_row_alone_equals_row_in_batch),
         cmocka_unit_test(test_topk_fused_transforms_equal_unfused_plus_gather),
+        cmocka_unit_test(test_topk_short_stride_rows_match_reference),
         cmocka_unit_test(test_topk_graph_replays_split_rows),
         cmocka_unit_test(test_topk_graph_replays_one_cta_per_row),
+        cmocka_unit_test(test_topk_graph_replays_short_stride),
         cmocka_unit_test(test_topk_op_runs_with_context_config),
         cmocka_unit_test(test_topk_sort_without_workspace_is_an_error),
     };
