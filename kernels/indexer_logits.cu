@@ -36,21 +36,35 @@
  *   16 KB; both K-major in the 128-byte swizzle layout (a 128-byte key or head row is one
  *   swizzle row; chunk c of row r lives at chunk c ^ (r % 8)), described by matrix
  *   descriptors; stepping K by 32 moves the descriptor's start address by 32 bytes.
- * One warpgroup per CTA (128 threads, ~96 registers, no spills); shared memory is
- * G x 8 KB of queries + 2 x 16 KB of keys + small buffers (~103 KB at G = 8, so two CTAs
- * fit on an SM and one's epilogue overlaps the other's MMAs; ~44 KB at G = 1 for decode).
+ * Two consumer warpgroups per CTA (256 threads, at most 128 registers, no spills;
+ * -DSEAM_WGMMA_TWO_WG=0 builds the one-warpgroup kernel, for A/B runs). Why: with one
+ * warpgroup ncu showed the kernel bound by its own instruction stream (tensor pipe active 16%
+ * of the time; top stalls the warps' own issue, fixed latency and barriers) with only 8 warps
+ * on an SM at G = 8, where shared memory fits two CTAs. A second warpgroup over the same
+ * tiles doubles the warps for 4 KB more shared memory, so one warpgroup's epilogue can run
+ * while the other's MMAs do. G >= 2: the warpgroups share each key chunk and split the
+ * group's rows (warpgroup 0 rows 0, 2, 4, ..., warpgroup 1 rows 1, 3, ...), each with its
+ * own accumulator and reduction buffers. G = 1 (decode): one row has nothing to split, so
+ * each loop step stages two consecutive chunks and each warpgroup takes one. Shared memory is
+ * G x 8 KB of queries + two steps of keys (2 x 16 KB, 2 x 32 KB at G = 1) + small buffers:
+ * ~107 KB at G = 8, ~74 KB at G = 4, ~58 KB at G = 2, ~81 KB at G = 1, so two CTAs (16 warps)
+ * fit on an SM at every G; registers allow two as well (one warpgroup: 8 warps at G = 8, 12
+ * at G = 3-4, 16 at G = 1-2).
  * Keys arrive by 16-byte cp.async (8 threads per key: whole 128-byte rows per quarter warp,
- * zero-fill outside the range or for bad pages), double-buffered: the CTA's next chunk loads
- * while the current one is multiplied by every row of the group (the reuse that makes
- * native NextN and 8-token prefill groups cheaper than one row per key read). cp.async
- * writes are generic-proxy writes, so each thread fences (fence.proxy.async) before the
- * barrier that hands the tile to wgmma. The MMA is issued and waited for in one asm
- * statement (no overlap of MMA and epilogue inside a CTA: simplest correct first; the two
- * CTAs per SM provide the overlap). Epilogue: the m64nNk32 f32 accumulator gives warp w
- * heads 16w..16w+15 and lane (g, t) keys 8j + 2t + {0,1} of heads 16w + g and 16w + g + 8:
- * relu and weight in registers, the same transpose-reduction over g as above (28 shuffles
- * for 32 values), then the 4 warps' partial sums meet in shared memory and thread i writes
- * key kb + i (times its scale), so a row's 128 logits are one 512-byte store.
+ * zero-fill outside the range or for bad pages), loaded by all threads of the CTA and
+ * double-buffered: the CTA's next step loads while the current one is multiplied by every
+ * row of the group (the reuse that makes native NextN and 8-token prefill groups cheaper than
+ * one row per key read). cp.async writes are generic-proxy writes, so each thread fences
+ * (fence.proxy.async) before the barrier that hands the tile to wgmma. The MMA is issued and
+ * waited for in one asm statement (no overlap of MMA and epilogue inside a warpgroup: simplest
+ * correct first; the other warpgroup and the other CTA on the SM provide the overlap).
+ * Epilogue: the m64nNk32 f32 accumulator gives warp w of a warpgroup heads 16w..16w+15 and
+ * lane (g, t) keys 8j + 2t + {0,1} of heads 16w + g and 16w + g + 8: relu and weight in
+ * registers, the same transpose-reduction over g as above (28 shuffles for 32 values), then
+ * the warpgroup's 4 warps' partial sums meet in shared memory behind a barrier of that
+ * warpgroup alone (a named barrier: the other warpgroup is not held up), and thread i of the
+ * warpgroup writes key kb + i (times its scale), so a row's 128 logits are one 512-byte
+ * store. The CTA-wide barriers are only the two per step around the key buffers.
  *
  * SIMT kernel (the simple reference, and the path for heads not a multiple of 16): one CTA
  * per query row, the row's q in shared memory as fp32, one thread per key.
@@ -667,8 +681,9 @@ int sm_count() {
 }
 
 /* Launch shapes: groups x chunk slices. Each CTA loads its group's queries once and walks
- * chunks c = first + y, first + y + gridDim.y, ...; gridDim.y is sized from the shapes so
- * the whole grid is about four waves of CTAs. */
+ * chunks c = first + y, first + y + gridDim.y, ... (chunk = the keys of one loop step: for
+ * the two-warpgroup wgmma kernel at G = 1, two wgmma chunks); gridDim.y is sized from the
+ * shapes so the whole grid is about four waves of CTAs. */
 int chunk_slices(int groups, int span, int chunk) {
     int chunks = (span + chunk - 1) / chunk;
     long long want = (4LL * sm_count() * 3 + groups - 1) / groups;
