@@ -36,21 +36,35 @@
  *   16 KB; both K-major in the 128-byte swizzle layout (a 128-byte key or head row is one
  *   swizzle row; chunk c of row r lives at chunk c ^ (r % 8)), described by matrix
  *   descriptors; stepping K by 32 moves the descriptor's start address by 32 bytes.
- * One warpgroup per CTA (128 threads, ~96 registers, no spills); shared memory is
- * G x 8 KB of queries + 2 x 16 KB of keys + small buffers (~103 KB at G = 8, so two CTAs
- * fit on an SM and one's epilogue overlaps the other's MMAs; ~44 KB at G = 1 for decode).
+ * Two consumer warpgroups per CTA (256 threads, at most 128 registers, no spills;
+ * -DSEAM_WGMMA_TWO_WG=0 builds the one-warpgroup kernel, for A/B runs). Why: with one
+ * warpgroup ncu showed the kernel bound by its own instruction stream (tensor pipe active 16%
+ * of the time; top stalls the warps' own issue, fixed latency and barriers) with only 8 warps
+ * on an SM at G = 8, where shared memory fits two CTAs. A second warpgroup over the same
+ * tiles doubles the warps for 4 KB more shared memory, so one warpgroup's epilogue can run
+ * while the other's MMAs do. G >= 2: the warpgroups share each key chunk and split the
+ * group's rows (warpgroup 0 rows 0, 2, 4, ..., warpgroup 1 rows 1, 3, ...), each with its
+ * own accumulator and reduction buffers. G = 1 (decode): one row has nothing to split, so
+ * each loop step stages two consecutive chunks and each warpgroup takes one. Shared memory is
+ * G x 8 KB of queries + two steps of keys (2 x 16 KB, 2 x 32 KB at G = 1) + small buffers:
+ * ~107 KB at G = 8, ~74 KB at G = 4, ~58 KB at G = 2, ~81 KB at G = 1, so two CTAs (16 warps)
+ * fit on an SM at every G; registers allow two as well (one warpgroup: 8 warps at G = 8, 12
+ * at G = 3-4, 16 at G = 1-2).
  * Keys arrive by 16-byte cp.async (8 threads per key: whole 128-byte rows per quarter warp,
- * zero-fill outside the range or for bad pages), double-buffered: the CTA's next chunk loads
- * while the current one is multiplied by every row of the group (the reuse that makes
- * native NextN and 8-token prefill groups cheaper than one row per key read). cp.async
- * writes are generic-proxy writes, so each thread fences (fence.proxy.async) before the
- * barrier that hands the tile to wgmma. The MMA is issued and waited for in one asm
- * statement (no overlap of MMA and epilogue inside a CTA: simplest correct first; the two
- * CTAs per SM provide the overlap). Epilogue: the m64nNk32 f32 accumulator gives warp w
- * heads 16w..16w+15 and lane (g, t) keys 8j + 2t + {0,1} of heads 16w + g and 16w + g + 8:
- * relu and weight in registers, the same transpose-reduction over g as above (28 shuffles
- * for 32 values), then the 4 warps' partial sums meet in shared memory and thread i writes
- * key kb + i (times its scale), so a row's 128 logits are one 512-byte store.
+ * zero-fill outside the range or for bad pages), loaded by all threads of the CTA and
+ * double-buffered: the CTA's next step loads while the current one is multiplied by every
+ * row of the group (the reuse that makes native NextN and 8-token prefill groups cheaper than
+ * one row per key read). cp.async writes are generic-proxy writes, so each thread fences
+ * (fence.proxy.async) before the barrier that hands the tile to wgmma. The MMA is issued and
+ * waited for in one asm statement (no overlap of MMA and epilogue inside a warpgroup: simplest
+ * correct first; the other warpgroup and the other CTA on the SM provide the overlap).
+ * Epilogue: the m64nNk32 f32 accumulator gives warp w of a warpgroup heads 16w..16w+15 and
+ * lane (g, t) keys 8j + 2t + {0,1} of heads 16w + g and 16w + g + 8: relu and weight in
+ * registers, the same transpose-reduction over g as above (28 shuffles for 32 values), then
+ * the warpgroup's 4 warps' partial sums meet in shared memory behind a barrier of that
+ * warpgroup alone (a named barrier: the other warpgroup is not held up), and thread i of the
+ * warpgroup writes key kb + i (times its scale), so a row's 128 logits are one 512-byte
+ * store. The CTA-wide barriers are only the two per step around the key buffers.
  *
  * SIMT kernel (the simple reference, and the path for heads not a multiple of 16): one CTA
  * per query row, the row's q in shared memory as fp32, one thread per key.
@@ -340,6 +354,18 @@ constexpr int kWgThreads = 128;              /* one warpgroup */
 constexpr int kQTileBytes = kWgHeads * kDim; /* one query row, 8 KB */
 constexpr int kKTileBytes = kWgKeys * kDim;  /* one key chunk, 16 KB */
 
+/* Consumer warpgroups per CTA: two unless the build says -DSEAM_WGMMA_TWO_WG=0, which keeps
+ * the one-warpgroup kernel (the code before two warpgroups, for A/B timing on a GPU). */
+#ifndef SEAM_WGMMA_TWO_WG
+#define SEAM_WGMMA_TWO_WG 1
+#endif
+constexpr int kWgGroups = SEAM_WGMMA_TWO_WG ? 2 : 1;
+
+/* Key chunks a CTA stages per loop iteration: one per warpgroup when the group has a single
+ * row (decode: the warpgroups split the keys), otherwise one that all of them share (they
+ * split the rows). */
+__host__ __device__ constexpr int wg_chunks_per_step(int nwg, int G) { return nwg > 1 && G == 1 ? nwg : 1; }
+
 __device__ __forceinline__ uint32_t smem_addr(const void *p) {
     return (uint32_t)__cvta_generic_to_shared(p);
 }
@@ -447,92 +473,116 @@ __device__ __forceinline__ void wgmma_64x128x128(float (&d)[64], uint64_t a, uin
 #endif
 }
 
-/* The 128 keys [kb, kb + 128) -> one swizzled B tile, 8 threads per key (one 16-byte chunk
- * each: a warp reads four whole 128-byte keys per instruction). Keys outside [lo, hi) or
- * without a cache slot become zeros; their columns are never written as logits. */
-template <class Source>
-__device__ __forceinline__ void load_key_chunk(const Source &src, int trow, int ts, int kb, int lo, int hi,
-                                               uint32_t tile) {
+/* The n keys [kb, kb + n) -> n / 128 consecutive swizzled B tiles from tile, loaded by the
+ * CTA's NT threads, 8 per key (one 16-byte chunk each: a warp reads four whole 128-byte keys
+ * per instruction). Keys outside [lo, hi) or without a cache slot become zeros; their columns
+ * are never written as logits. */
+template <int NT, class Source>
+__device__ __forceinline__ void load_keys(const Source &src, int trow, int ts, int kb, int n, int lo, int hi,
+                                          uint32_t tile) {
     const int part = threadIdx.x & 7;
 #pragma unroll 4
-    for (int p = 0; p < kWgKeys / (kWgThreads / 8); p++) {
-        const int key = p * (kWgThreads / 8) + (threadIdx.x >> 3), idx = kb + key;
+    for (int p = 0; p < n / (NT / 8); p++) {
+        const int key = p * (NT / 8) + (threadIdx.x >> 3), idx = kb + key;
         const long long s = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
         const uint8_t *g = s >= 0 ? src.k + (size_t)s * kDim + part * 16 : src.k;
         cp_async16(tile + key * 128 + ((part ^ (key & 7)) << 4), g, s >= 0);
     }
 }
 
-template <class Source>
-__global__ void __launch_bounds__(kWgThreads) logits_wgmma_kernel(Source src, const uint8_t *__restrict__ q,
-                                                                  const float *__restrict__ w,
-                                                                  float *__restrict__ out, int G,
-                                                                  long long out_stride) {
+/* Barrier of one warpgroup's 128 threads: named barrier 1 + wg (0 is __syncthreads'), so the
+ * warpgroups of a CTA never wait for each other between rows. With one warpgroup it is
+ * __syncthreads, as before there were two. The ids are immediates: with a register id ptxas
+ * reserves all 16 barriers. */
+template <int NWG> __device__ __forceinline__ void warpgroup_sync(int wg) {
+    static_assert(NWG == 1 || NWG == 2, "one or two warpgroups");
+    if constexpr (NWG == 1)
+        __syncthreads();
+    else if (wg == 0)
+        asm volatile("bar.sync 1, %0;\n" ::"n"(kWgThreads) : "memory");
+    else
+        asm volatile("bar.sync 2, %0;\n" ::"n"(kWgThreads) : "memory");
+}
+
+/* Two warpgroups: at most 128 registers, so that two CTAs (16 warps) share an SM. One: no
+ * minimum (0), the bounds the kernel had before. */
+template <int NWG, class Source>
+__global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
+    logits_wgmma_kernel(Source src, const uint8_t *__restrict__ q, const float *__restrict__ w,
+                        float *__restrict__ out, int G, long long out_stride) {
+    constexpr int NT = NWG * kWgThreads;
     extern __shared__ uint8_t wg_smem[];
     /* Swizzled tiles need 1024-byte alignment of the shared-window address. */
     const uint32_t raw = smem_addr(wg_smem);
     uint8_t *base = wg_smem + ((1024u - (raw & 1023u)) & 1023u);
+    const int S = wg_chunks_per_step(NWG, G);                          /* chunks per iteration */
     uint8_t *s_q = base;                                               /* [G][64 heads][128] */
-    uint8_t *s_k = s_q + (size_t)G * kQTileBytes;                      /* [2][128 keys][128] */
-    float *s_w = reinterpret_cast<float *>(s_k + 2 * kKTileBytes);     /* [G][64] */
-    float *s_red = s_w + G * kWgHeads;                                 /* [2][4 warps][128] */
-    int *s_range = reinterpret_cast<int *>(s_red + 2 * 4 * kWgKeys);   /* [G][2] */
+    uint8_t *s_k = s_q + (size_t)G * kQTileBytes;                      /* [2][S][128 keys][128] */
+    float *s_w = reinterpret_cast<float *>(s_k + 2 * S * kKTileBytes); /* [G][64] */
+    float *s_red = s_w + G * kWgHeads;                                 /* [NWG][2][4 warps][128] */
+    int *s_range = reinterpret_cast<int *>(s_red + NWG * 2 * 4 * kWgKeys); /* [G][2] */
 
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int g = lane >> 2, t = lane & 3;
+    const int tid = threadIdx.x, lane = tid & 31;
+    const int wg = NWG == 1 ? 0 : tid / kWgThreads, wtid = NWG == 1 ? tid : tid % kWgThreads;
+    const int warp = wtid >> 5, g = lane >> 2, t = lane & 3;
     const int ts = src.table_stride();
     const Group grp = src.group((int)blockIdx.x);
     const int trow = grp.trow;
     int lo, hi;
     group_ranges(src, grp, G, ts, s_range, lo, hi);
     if (lo >= hi) return; /* CTA-uniform: every thread read the same ranges */
-    const int c_first = lo / kWgKeys + (int)blockIdx.y, c_last = (hi - 1) / kWgKeys;
+    /* Iteration i stages chunks c .. c + S - 1 with c = lo / 128 + S * (blockIdx.y + i * gridDim.y). */
+    const int c_first = lo / kWgKeys + S * (int)blockIdx.y, c_last = (hi - 1) / kWgKeys;
     if (c_first > c_last) return;
 
     /* Queries -> swizzled A tiles (head h = one 128-byte row), in the same cp.async group as
      * the first key chunk. Rows past the group or with an empty range are zeros. */
     const uint32_t q_tile = smem_addr(s_q), k_tile0 = smem_addr(s_k);
-    for (int i = tid; i < G * kWgHeads * 8; i += kWgThreads) {
+    for (int i = tid; i < G * kWgHeads * 8; i += NT) {
         const int c = i & 7, h = (i >> 3) & (kWgHeads - 1), j = i >> 9;
         const bool valid = j < grp.count && s_range[2 * j + 1] > s_range[2 * j];
         const uint8_t *gq = valid ? q + ((size_t)(grp.first + j) * kWgHeads + h) * kDim + c * 16 : q;
         cp_async16(q_tile + j * kQTileBytes + h * 128 + ((c ^ (h & 7)) << 4), gq, valid);
     }
-    load_key_chunk(src, trow, ts, c_first * kWgKeys, lo, hi, k_tile0);
+    load_keys<NT>(src, trow, ts, c_first * kWgKeys, S * kWgKeys, lo, hi, k_tile0);
     cp_async_commit();
-    for (int i = tid; i < G * kWgHeads; i += kWgThreads) {
+    for (int i = tid; i < G * kWgHeads; i += NT) {
         const int j = i / kWgHeads;
         s_w[i] = j < grp.count ? w[(size_t)(grp.first + j) * kWgHeads + i % kWgHeads] : 0.0f;
     }
 
+    /* The work of warpgroup wg in an iteration: with S > 1 (one row) chunk c + wg of row 0,
+     * otherwise rows wg, wg + NWG, ... of the shared chunk c. */
+    const int slot = S > 1 ? wg : 0, j_first = S > 1 ? 0 : wg, j_step = S > 1 ? 1 : NWG;
     float d[64];
 #pragma unroll
     for (int i = 0; i < 64; i++) d[i] = 0.0f;
     int buf = 0;
-    for (int c = c_first; c <= c_last; c += gridDim.y, buf ^= 1) {
-        const int kb = c * kWgKeys;
-        /* Double buffer: start the next chunk of this CTA, then wait for the current one (the
-         * group committed one iteration ago; an empty group keeps the count uniform). The
-         * buffer being refilled was last read by the previous iteration's wgmmas, which every
-         * thread waited for before that iteration's closing barrier. */
-        const int cn = c + (int)gridDim.y;
-        if (cn <= c_last) load_key_chunk(src, trow, ts, cn * kWgKeys, lo, hi, k_tile0 + (buf ^ 1) * kKTileBytes);
+    for (int c = c_first; c <= c_last; c += S * (int)gridDim.y, buf ^= 1) {
+        /* Double buffer: start the next chunks of this CTA, then wait for the current ones
+         * (the group committed one iteration ago; an empty group keeps the count uniform).
+         * The buffer being refilled was last read by the previous iteration's wgmmas, which
+         * every thread waited for before that iteration's closing barrier. */
+        const int cn = c + S * (int)gridDim.y;
+        if (cn <= c_last)
+            load_keys<NT>(src, trow, ts, cn * kWgKeys, S * kWgKeys, lo, hi, k_tile0 + (buf ^ 1) * S * kKTileBytes);
         cp_async_commit();
         cp_async_wait<1>();
         /* cp.async writes are generic-proxy writes; wgmma reads through the async proxy. */
         asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
         __syncthreads();
 
-        /* Thread tid owns column kb + tid in the output; its scale is fetched before the MMAs. */
-        const int col = kb + tid;
+        /* Thread wtid of the warpgroup owns column kb + wtid of the output; its scale is
+         * fetched before the MMAs. */
+        const int kb = (c + slot) * kWgKeys, col = kb + wtid;
         const long long cs = (col >= lo && col < hi) ? src.slot(trow, ts, col) : -1;
         const float scale = cs >= 0 ? __ldg(src.scales + cs) : 0.0f;
-        const uint64_t b_desc = sw128_desc(k_tile0 + buf * kKTileBytes);
+        const uint64_t b_desc = sw128_desc(k_tile0 + (buf * S + slot) * kKTileBytes);
 
-        int done = 0; /* rows computed in this chunk: picks the reduction buffer */
-        for (int j = 0; j < G; j++) {
+        int done = 0; /* rows this warpgroup computed in this chunk: picks its reduction buffer */
+        for (int j = j_first; j < G; j += j_step) {
             const int s0 = s_range[2 * j], e0 = s_range[2 * j + 1];
-            if (kb >= e0 || kb + kWgKeys <= s0) continue; /* CTA-uniform */
+            if (kb >= e0 || kb + kWgKeys <= s0) continue; /* warpgroup-uniform */
             wgmma_64x128x128(d, sw128_desc(q_tile + j * kQTileBytes), b_desc);
             /* Accumulator fragment of m64nNk32 .f32: warp w holds heads 16w..16w+15; lane
              * (g, t) holds d[4*nb + 2*r + e] = D[head 16w + g + 8r][key 8*nb + 2t + e]. */
@@ -548,15 +598,16 @@ __global__ void __launch_bounds__(kWgThreads) logits_wgmma_kernel(Source src, co
             transpose_reduce_step<32, 16>(part, lane);
             transpose_reduce_step<16, 8>(part, lane);
             transpose_reduce_step<8, 4>(part, lane);
-            /* Sum over the 4 warps (16 heads each) through shared memory; two buffers used in
-             * turn, so one barrier per computed row suffices (a buffer is rewritten two computed
-             * rows later, after every thread passed the barrier between). */
-            float *red = s_red + (done++ & 1) * 4 * kWgKeys;
+            /* Sum over the warpgroup's 4 warps (16 heads each) through shared memory; each
+             * warpgroup has two buffers used in turn, so one barrier of the warpgroup per
+             * computed row suffices (a buffer is rewritten two computed rows later, after
+             * every thread of the warpgroup passed the barrier between). */
+            float *red = s_red + (wg * 2 + (done++ & 1)) * 4 * kWgKeys;
             *reinterpret_cast<float2 *>(red + warp * kWgKeys + 16 * g + 2 * t) = make_float2(part[0], part[1]);
             *reinterpret_cast<float2 *>(red + warp * kWgKeys + 16 * g + 8 + 2 * t) = make_float2(part[2], part[3]);
-            __syncthreads();
+            warpgroup_sync<NWG>(wg);
             if (col >= s0 && col < e0) {
-                const float sum = red[tid] + red[kWgKeys + tid] + red[2 * kWgKeys + tid] + red[3 * kWgKeys + tid];
+                const float sum = red[wtid] + red[kWgKeys + wtid] + red[2 * kWgKeys + wtid] + red[3 * kWgKeys + wtid];
                 out[(size_t)(grp.first + j) * out_stride + col] = cs >= 0 ? sum * scale : -INFINITY;
             }
         }
@@ -630,8 +681,9 @@ int sm_count() {
 }
 
 /* Launch shapes: groups x chunk slices. Each CTA loads its group's queries once and walks
- * chunks c = first + y, first + y + gridDim.y, ...; gridDim.y is sized from the shapes so
- * the whole grid is about four waves of CTAs. */
+ * chunks c = first + y, first + y + gridDim.y, ... (chunk = the keys of one loop step: for
+ * the two-warpgroup wgmma kernel at G = 1, two wgmma chunks); gridDim.y is sized from the
+ * shapes so the whole grid is about four waves of CTAs. */
 int chunk_slices(int groups, int span, int chunk) {
     int chunks = (span + chunk - 1) / chunk;
     long long want = (4LL * sm_count() * 3 + groups - 1) / groups;
@@ -677,16 +729,22 @@ bool wgmma_supported() {
 #endif
 }
 
+/* Dynamic shared memory of logits_wgmma_kernel<nwg>: the layout at the top of the kernel. */
+size_t wgmma_smem_bytes(int nwg, int G) {
+    return 1024 /* alignment slack */ + (size_t)G * kQTileBytes +
+           2 * (size_t)wg_chunks_per_step(nwg, G) * kKTileBytes + (size_t)G * kWgHeads * sizeof(float) +
+           (size_t)nwg * 2 * 4 * kWgKeys * sizeof(float) + (size_t)G * 2 * sizeof(int);
+}
+
 template <class Source>
 seam_status launch_wgmma(const Source &src, const uint8_t *q, const float *w, float *out, int G, int groups,
                          long long out_stride, int span, cudaStream_t stream) {
-    size_t smem = 1024 /* alignment slack */ + (size_t)G * kQTileBytes + 2 * (size_t)kKTileBytes +
-                  (size_t)G * kWgHeads * sizeof(float) + 2 * 4 * kWgKeys * sizeof(float) +
-                  (size_t)G * 2 * sizeof(int);
-    auto kernel = logits_wgmma_kernel<Source>;
+    const size_t smem = wgmma_smem_bytes(kWgGroups, G);
+    auto kernel = logits_wgmma_kernel<kWgGroups, Source>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, kWgKeys));
-    kernel<<<grid, kWgThreads, smem, stream>>>(src, q, w, out, G, out_stride);
+    const int step_keys = wg_chunks_per_step(kWgGroups, G) * kWgKeys; /* keys per CTA iteration */
+    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, step_keys));
+    kernel<<<grid, kWgGroups * kWgThreads, smem, stream>>>(src, q, w, out, G, out_stride);
     SEAM_CUDA_CHECK_LAUNCH();
     return SEAM_OK;
 }
