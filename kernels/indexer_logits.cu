@@ -36,20 +36,18 @@
  *   16 KB; both K-major in the 128-byte swizzle layout (a 128-byte key or head row is one
  *   swizzle row; chunk c of row r lives at chunk c ^ (r % 8)), described by matrix
  *   descriptors; stepping K by 32 moves the descriptor's start address by 32 bytes.
- * Two consumer warpgroups per CTA (256 threads, at most 128 registers, no spills;
- * -DSEAM_WGMMA_TWO_WG=0 builds the one-warpgroup kernel, for A/B runs). Why: with one
- * warpgroup ncu showed the kernel bound by its own instruction stream (tensor pipe active 16%
- * of the time; top stalls the warps' own issue, fixed latency and barriers) with only 8 warps
- * on an SM at G = 8, where shared memory fits two CTAs. A second warpgroup over the same
- * tiles doubles the warps for 4 KB more shared memory, so one warpgroup's epilogue can run
- * while the other's MMAs do. G >= 2: the warpgroups share each key chunk and split the
- * group's rows (warpgroup 0 rows 0, 2, 4, ..., warpgroup 1 rows 1, 3, ...), each with its
- * own accumulator and reduction buffers. G = 1 (decode): one row has nothing to split, so
- * each loop step stages two consecutive chunks and each warpgroup takes one. Shared memory is
- * G x 8 KB of queries + two steps of keys (2 x 16 KB, 2 x 32 KB at G = 1) + small buffers:
- * ~107 KB at G = 8, ~74 KB at G = 4, ~58 KB at G = 2, ~81 KB at G = 1, so two CTAs (16 warps)
- * fit on an SM at every G; registers allow two as well (one warpgroup: 8 warps at G = 8, 12
- * at G = 3-4, 16 at G = 1-2).
+ * Groups of 5+ rows (prefill) run two consumer warpgroups per CTA (256 threads, at most 128
+ * registers, no spills); smaller groups one. Why: with one warpgroup ncu showed the kernel
+ * bound by its own instruction stream (tensor pipe active 16% of the time; top stalls the
+ * warps' own issue, fixed latency and barriers) with only 8 warps on an SM at G = 8, where
+ * shared memory fits two CTAs. A second warpgroup over the same tiles doubles the warps for
+ * 4 KB more shared memory, so one warpgroup's epilogue can run while the other's MMAs do:
+ * the warpgroups share each key chunk and split the group's rows (warpgroup 0 rows 0, 2,
+ * 4, ..., warpgroup 1 rows 1, 3, ...), each with its own accumulator and reduction buffers
+ * behind its own named barrier. Shared memory is G x 8 KB of queries + two key chunks of 16
+ * KB + small buffers (~107 KB at G = 8: two CTAs, 16 warps, an SM). Where one warpgroup
+ * already runs 12-16 warps (G <= 4: decode, NextN) a second one measured slower (the
+ * decode variant split the keys between warpgroups; 4-22% slower on an H200).
  * Keys arrive by 16-byte cp.async (8 threads per key: whole 128-byte rows per quarter warp,
  * zero-fill outside the range or for bad pages), loaded by all threads of the CTA and
  * double-buffered: the CTA's next step loads while the current one is multiplied by every
@@ -354,17 +352,16 @@ constexpr int kWgThreads = 128;              /* one warpgroup */
 constexpr int kQTileBytes = kWgHeads * kDim; /* one query row, 8 KB */
 constexpr int kKTileBytes = kWgKeys * kDim;  /* one key chunk, 16 KB */
 
-/* Consumer warpgroups per CTA: two unless the build says -DSEAM_WGMMA_TWO_WG=0, which keeps
- * the one-warpgroup kernel (the code before two warpgroups, for A/B timing on a GPU). */
+/* Groups of at least this many rows run two consumer warpgroups per CTA. Measured on an
+ * H200 (docs/performance.md): 1.07-1.09x faster at G = 8 (prefill), where one warpgroup fits
+ * only two CTAs (8 warps) on an SM; 4-22% slower at G = 1, 2 and 4 (decode, NextN), where
+ * one warpgroup already runs 12-16 warps. -DSEAM_WGMMA_TWO_WG=0 builds one warpgroup
+ * everywhere, for A/B runs. */
 #ifndef SEAM_WGMMA_TWO_WG
 #define SEAM_WGMMA_TWO_WG 1
 #endif
-constexpr int kWgGroups = SEAM_WGMMA_TWO_WG ? 2 : 1;
-
-/* Key chunks a CTA stages per loop iteration: one per warpgroup when the group has a single
- * row (decode: the warpgroups split the keys), otherwise one that all of them share (they
- * split the rows). */
-__host__ __device__ constexpr int wg_chunks_per_step(int nwg, int G) { return nwg > 1 && G == 1 ? nwg : 1; }
+constexpr int kTwoWgMinRows = 5;
+int wgmma_warpgroups(int G) { return SEAM_WGMMA_TWO_WG && G >= kTwoWgMinRows ? 2 : 1; }
 
 __device__ __forceinline__ uint32_t smem_addr(const void *p) {
     return (uint32_t)__cvta_generic_to_shared(p);
@@ -473,16 +470,16 @@ __device__ __forceinline__ void wgmma_64x128x128(float (&d)[64], uint64_t a, uin
 #endif
 }
 
-/* The n keys [kb, kb + n) -> n / 128 consecutive swizzled B tiles from tile, loaded by the
- * CTA's NT threads, 8 per key (one 16-byte chunk each: a warp reads four whole 128-byte keys
- * per instruction). Keys outside [lo, hi) or without a cache slot become zeros; their columns
- * are never written as logits. */
+/* The 128 keys [kb, kb + 128) -> one swizzled B tile, loaded by the CTA's NT threads, 8 per
+ * key (one 16-byte chunk each: a warp reads four whole 128-byte keys per instruction). Keys
+ * outside [lo, hi) or without a cache slot become zeros; their columns are never written as
+ * logits. */
 template <int NT, class Source>
-__device__ __forceinline__ void load_keys(const Source &src, int trow, int ts, int kb, int n, int lo, int hi,
+__device__ __forceinline__ void load_keys(const Source &src, int trow, int ts, int kb, int lo, int hi,
                                           uint32_t tile) {
     const int part = threadIdx.x & 7;
 #pragma unroll 4
-    for (int p = 0; p < n / (NT / 8); p++) {
+    for (int p = 0; p < kWgKeys / (NT / 8); p++) {
         const int key = p * (NT / 8) + (threadIdx.x >> 3), idx = kb + key;
         const long long s = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
         const uint8_t *g = s >= 0 ? src.k + (size_t)s * kDim + part * 16 : src.k;
@@ -515,10 +512,9 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
     /* Swizzled tiles need 1024-byte alignment of the shared-window address. */
     const uint32_t raw = smem_addr(wg_smem);
     uint8_t *base = wg_smem + ((1024u - (raw & 1023u)) & 1023u);
-    const int S = wg_chunks_per_step(NWG, G);                          /* chunks per iteration */
     uint8_t *s_q = base;                                               /* [G][64 heads][128] */
-    uint8_t *s_k = s_q + (size_t)G * kQTileBytes;                      /* [2][S][128 keys][128] */
-    float *s_w = reinterpret_cast<float *>(s_k + 2 * S * kKTileBytes); /* [G][64] */
+    uint8_t *s_k = s_q + (size_t)G * kQTileBytes;                      /* [2][128 keys][128] */
+    float *s_w = reinterpret_cast<float *>(s_k + 2 * kKTileBytes);     /* [G][64] */
     float *s_red = s_w + G * kWgHeads;                                 /* [NWG][2][4 warps][128] */
     int *s_range = reinterpret_cast<int *>(s_red + NWG * 2 * 4 * kWgKeys); /* [G][2] */
 
@@ -531,8 +527,7 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
     int lo, hi;
     group_ranges(src, grp, G, ts, s_range, lo, hi);
     if (lo >= hi) return; /* CTA-uniform: every thread read the same ranges */
-    /* Iteration i stages chunks c .. c + S - 1 with c = lo / 128 + S * (blockIdx.y + i * gridDim.y). */
-    const int c_first = lo / kWgKeys + S * (int)blockIdx.y, c_last = (hi - 1) / kWgKeys;
+    const int c_first = lo / kWgKeys + (int)blockIdx.y, c_last = (hi - 1) / kWgKeys;
     if (c_first > c_last) return;
 
     /* Queries -> swizzled A tiles (head h = one 128-byte row), in the same cp.async group as
@@ -544,28 +539,25 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
         const uint8_t *gq = valid ? q + ((size_t)(grp.first + j) * kWgHeads + h) * kDim + c * 16 : q;
         cp_async16(q_tile + j * kQTileBytes + h * 128 + ((c ^ (h & 7)) << 4), gq, valid);
     }
-    load_keys<NT>(src, trow, ts, c_first * kWgKeys, S * kWgKeys, lo, hi, k_tile0);
+    load_keys<NT>(src, trow, ts, c_first * kWgKeys, lo, hi, k_tile0);
     cp_async_commit();
     for (int i = tid; i < G * kWgHeads; i += NT) {
         const int j = i / kWgHeads;
         s_w[i] = j < grp.count ? w[(size_t)(grp.first + j) * kWgHeads + i % kWgHeads] : 0.0f;
     }
 
-    /* The work of warpgroup wg in an iteration: with S > 1 (one row) chunk c + wg of row 0,
-     * otherwise rows wg, wg + NWG, ... of the shared chunk c. */
-    const int slot = S > 1 ? wg : 0, j_first = S > 1 ? 0 : wg, j_step = S > 1 ? 1 : NWG;
+    /* Warpgroup wg computes rows wg, wg + NWG, ... of every chunk. */
     float d[64];
 #pragma unroll
     for (int i = 0; i < 64; i++) d[i] = 0.0f;
     int buf = 0;
-    for (int c = c_first; c <= c_last; c += S * (int)gridDim.y, buf ^= 1) {
-        /* Double buffer: start the next chunks of this CTA, then wait for the current ones
+    for (int c = c_first; c <= c_last; c += gridDim.y, buf ^= 1) {
+        /* Double buffer: start the next chunk of this CTA, then wait for the current one
          * (the group committed one iteration ago; an empty group keeps the count uniform).
          * The buffer being refilled was last read by the previous iteration's wgmmas, which
          * every thread waited for before that iteration's closing barrier. */
-        const int cn = c + S * (int)gridDim.y;
-        if (cn <= c_last)
-            load_keys<NT>(src, trow, ts, cn * kWgKeys, S * kWgKeys, lo, hi, k_tile0 + (buf ^ 1) * S * kKTileBytes);
+        const int cn = c + (int)gridDim.y;
+        if (cn <= c_last) load_keys<NT>(src, trow, ts, cn * kWgKeys, lo, hi, k_tile0 + (buf ^ 1) * kKTileBytes);
         cp_async_commit();
         cp_async_wait<1>();
         /* cp.async writes are generic-proxy writes; wgmma reads through the async proxy. */
@@ -574,13 +566,13 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
 
         /* Thread wtid of the warpgroup owns column kb + wtid of the output; its scale is
          * fetched before the MMAs. */
-        const int kb = (c + slot) * kWgKeys, col = kb + wtid;
+        const int kb = c * kWgKeys, col = kb + wtid;
         const long long cs = (col >= lo && col < hi) ? src.slot(trow, ts, col) : -1;
         const float scale = cs >= 0 ? __ldg(src.scales + cs) : 0.0f;
-        const uint64_t b_desc = sw128_desc(k_tile0 + (buf * S + slot) * kKTileBytes);
+        const uint64_t b_desc = sw128_desc(k_tile0 + buf * kKTileBytes);
 
         int done = 0; /* rows this warpgroup computed in this chunk: picks its reduction buffer */
-        for (int j = j_first; j < G; j += j_step) {
+        for (int j = wg; j < G; j += NWG) {
             const int s0 = s_range[2 * j], e0 = s_range[2 * j + 1];
             if (kb >= e0 || kb + kWgKeys <= s0) continue; /* warpgroup-uniform */
             wgmma_64x128x128(d, sw128_desc(q_tile + j * kQTileBytes), b_desc);
@@ -681,9 +673,8 @@ int sm_count() {
 }
 
 /* Launch shapes: groups x chunk slices. Each CTA loads its group's queries once and walks
- * chunks c = first + y, first + y + gridDim.y, ... (chunk = the keys of one loop step: for
- * the two-warpgroup wgmma kernel at G = 1, two wgmma chunks); gridDim.y is sized from the
- * shapes so the whole grid is about four waves of CTAs. */
+ * chunks c = first + y, first + y + gridDim.y, ...; gridDim.y is sized from the shapes so
+ * the whole grid is about four waves of CTAs. */
 int chunk_slices(int groups, int span, int chunk) {
     int chunks = (span + chunk - 1) / chunk;
     long long want = (4LL * sm_count() * 3 + groups - 1) / groups;
@@ -732,21 +723,28 @@ bool wgmma_supported() {
 /* Dynamic shared memory of logits_wgmma_kernel<nwg>: the layout at the top of the kernel. */
 size_t wgmma_smem_bytes(int nwg, int G) {
     return 1024 /* alignment slack */ + (size_t)G * kQTileBytes +
-           2 * (size_t)wg_chunks_per_step(nwg, G) * kKTileBytes + (size_t)G * kWgHeads * sizeof(float) +
+           2 * (size_t)kKTileBytes + (size_t)G * kWgHeads * sizeof(float) +
            (size_t)nwg * 2 * 4 * kWgKeys * sizeof(float) + (size_t)G * 2 * sizeof(int);
+}
+
+template <int NWG, class Source>
+seam_status launch_wgmma_nwg(const Source &src, const uint8_t *q, const float *w, float *out, int G,
+                             int groups, long long out_stride, int span, cudaStream_t stream) {
+    const size_t smem = wgmma_smem_bytes(NWG, G);
+    auto kernel = logits_wgmma_kernel<NWG, Source>;
+    SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, kWgKeys));
+    kernel<<<grid, NWG * kWgThreads, smem, stream>>>(src, q, w, out, G, out_stride);
+    SEAM_CUDA_CHECK_LAUNCH();
+    return SEAM_OK;
 }
 
 template <class Source>
 seam_status launch_wgmma(const Source &src, const uint8_t *q, const float *w, float *out, int G, int groups,
                          long long out_stride, int span, cudaStream_t stream) {
-    const size_t smem = wgmma_smem_bytes(kWgGroups, G);
-    auto kernel = logits_wgmma_kernel<kWgGroups, Source>;
-    SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    const int step_keys = wg_chunks_per_step(kWgGroups, G) * kWgKeys; /* keys per CTA iteration */
-    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, step_keys));
-    kernel<<<grid, kWgGroups * kWgThreads, smem, stream>>>(src, q, w, out, G, out_stride);
-    SEAM_CUDA_CHECK_LAUNCH();
-    return SEAM_OK;
+    if (wgmma_warpgroups(G) == 2)
+        return launch_wgmma_nwg<2>(src, q, w, out, G, groups, out_stride, span, stream);
+    return launch_wgmma_nwg<1>(src, q, w, out, G, groups, out_stride, span, stream);
 }
 
 template <class Source>

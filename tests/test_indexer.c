@@ -516,22 +516,19 @@ static void test_logits_paged_decode_page_boundaries(void **state) {
     }
 }
 
-/* Long decode contexts: enough key chunks per request that the grid gives CTAs more than one
- * step (with 24 requests the launcher makes about 66 chunk slices on a 132-SM GPU; a
- * 24000-key context is 94 steps of 256 keys: mma chunks, or the two chunks of 128 that the
- * two wgmma warpgroups take at G = 1), so the wgmma kernel's double-buffered loop (load step
- * s + slices while computing step s) runs, not only its first iteration. Lengths are not
- * multiples of the chunk; one is an odd number of 128-key chunks (the last step's second
- * warpgroup has no chunk), one a multiple of 256. */
+/* Long decode contexts: enough key chunks per request that the grid gives each CTA several
+ * chunks (with 24 requests the launcher makes about 66 chunk slices on a 132-SM GPU, and a
+ * 12000-key context is 94 wgmma chunks of 128 or 47 mma chunks of 256), so the wgmma kernel's
+ * double-buffered loop (load chunk c + slices while computing chunk c) runs, not only its
+ * first iteration. Lengths are not multiples of the chunk; one is exactly a multiple. */
 static void test_logits_paged_long_contexts_walk_several_chunks(void **state) {
     (void)state;
     SEAM_REQUIRE_GPU();
     seam_test_rng rng = seam_test_rng_make(__func__);
-    enum { B = 24, MAX_CTX = 24000 };
+    enum { B = 24, MAX_CTX = 12000 };
     int32_t lens[B];
-    for (int b = 0; b < B; b++) lens[b] = seam_test_int(&rng, 18000, MAX_CTX);
-    lens[3] = 23936; /* 187 * 128 */
-    lens[5] = 23808; /* 93 * 256 */
+    for (int b = 0; b < B; b++) lens[b] = seam_test_int(&rng, 9000, MAX_CTX);
+    lens[3] = 11904; /* 93 * 128 */
     paged_setup s = make_paged(&rng, B, 64, MAX_CTX);
     uint8_t *q;
     float *w;
@@ -551,9 +548,7 @@ static void test_logits_paged_long_contexts_walk_several_chunks(void **state) {
 /* NextN: native [B, next_n] groups against the expanded layout ([B*next_n] groups with the
  * block table repeated per query) and the reference; bitwise equal to each other. Contexts
  * include next_n queries at the very start (ctx_len = next_n: query 0 sees one key), and 129:
- * only the last query reaches the second chunk of 128 keys, so there one of the two wgmma
- * warpgroups (odd or even rows) has no row to compute. next_n 3 gives the warpgroups 2 and 1
- * rows. */
+ * only the last query reaches the second chunk of 128 keys. */
 static void test_logits_nextn_native_matches_expanded_and_reference(void **state) {
     (void)state;
     SEAM_REQUIRE_GPU();
