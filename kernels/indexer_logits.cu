@@ -36,8 +36,11 @@
  *   16 KB; both K-major in the 128-byte swizzle layout (a 128-byte key or head row is one
  *   swizzle row; chunk c of row r lives at chunk c ^ (r % 8)), described by matrix
  *   descriptors; stepping K by 32 moves the descriptor's start address by 32 bytes.
- * Groups of 5+ rows (prefill) run two consumer warpgroups per CTA (256 threads, at most 128
- * registers, no spills); smaller groups one. Why: with one warpgroup ncu showed the kernel
+ * Groups of 5+ rows run two consumer warpgroups per CTA (256 threads, at most 128 registers,
+ * no spills); smaller groups one. The choice is by group capacity, known when a graph is
+ * captured, not by the rows a group really has: request-grouped rows (cu_seqlens_q, G = 8)
+ * run two warpgroups also in a decode batch, where each group holds one row and the second
+ * warpgroup only loads keys and waits at the CTA barriers. Why: with one warpgroup ncu showed the kernel
  * bound by its own instruction stream (tensor pipe active 16% of the time; top stalls the
  * warps' own issue, fixed latency and barriers) with only 8 warps on an SM at G = 8, where
  * shared memory fits two CTAs. A second warpgroup over the same tiles doubles the warps for
@@ -46,7 +49,7 @@
  * 4, ..., warpgroup 1 rows 1, 3, ...), each with its own accumulator and reduction buffers
  * behind its own named barrier. Shared memory is G x 8 KB of queries + two key chunks of 16
  * KB + small buffers (~107 KB at G = 8: two CTAs, 16 warps, an SM). Where one warpgroup
- * already runs 12-16 warps (G <= 4: decode, NextN) a second one measured slower (the
+ * already runs 12-16 warps (G <= 4: paged decode and native NextN) a second one measured slower (the
  * decode variant split the keys between warpgroups; 4-22% slower on an H200).
  * Keys arrive by 16-byte cp.async (8 threads per key: whole 128-byte rows per quarter warp,
  * zero-fill outside the range or for bad pages), loaded by all threads of the CTA and
@@ -62,7 +65,8 @@
  * the warpgroup's 4 warps' partial sums meet in shared memory behind a barrier of that
  * warpgroup alone (a named barrier: the other warpgroup is not held up), and thread i of the
  * warpgroup writes key kb + i (times its scale), so a row's 128 logits are one 512-byte
- * store. The CTA-wide barriers are only the two per step around the key buffers.
+ * store. With two warpgroups the CTA-wide barriers are only the two per step around the key
+ * buffers (with one, the warpgroup barrier is __syncthreads).
  *
  * SIMT kernel (the simple reference, and the path for heads not a multiple of 16): one CTA
  * per query row, the row's q in shared memory as fp32, one thread per key.
@@ -353,10 +357,10 @@ constexpr int kQTileBytes = kWgHeads * kDim; /* one query row, 8 KB */
 constexpr int kKTileBytes = kWgKeys * kDim;  /* one key chunk, 16 KB */
 
 /* Groups of at least this many rows run two consumer warpgroups per CTA. Measured on an
- * H200 (docs/performance.md): 1.07-1.09x faster at G = 8 (prefill), where one warpgroup fits
- * only two CTAs (8 warps) on an SM; 4-22% slower at G = 1, 2 and 4 (decode, NextN), where
- * one warpgroup already runs 12-16 warps. -DSEAM_WGMMA_TWO_WG=0 builds one warpgroup
- * everywhere, for A/B runs. */
+ * H200 (docs/performance.md): 1.10-1.12x faster at G = 8 (prefill), where one warpgroup
+ * fits only two CTAs (8 warps) on an SM; 4-22% slower at G = 1, 2 and 4 (paged decode,
+ * native NextN), where one warpgroup already runs 12-16 warps. -DSEAM_WGMMA_TWO_WG=0 builds
+ * one warpgroup everywhere, for A/B runs. */
 #ifndef SEAM_WGMMA_TWO_WG
 #define SEAM_WGMMA_TWO_WG 1
 #endif

@@ -639,8 +639,8 @@ static void fused_transforms_equal_unfused_plus_gather(int stride, const char *s
     CUDA_OK(cudaMemcpy(d_off, h_off, sizeof h_off, cudaMemcpyHostToDevice));
     int *plain = malloc(sizeof(int) * (size_t)rows * k), *fused = malloc(sizeof(int) * (size_t)rows * k);
     const int det_modes[] = {1, 4, 2, 5};
-    /* Under a sanitizer (racecheck runs these split rows ~1000x slower) one radix and one
-     * sort mode; the full set otherwise. */
+    /* Under a sanitizer (racecheck runs the long rows of the callers ~1000x slower) one radix
+     * and one sort mode; the full set otherwise. */
     for (int mi = 0; mi < (seam_test_under_sanitizer() ? 2 : 4); mi++) {
         const mode *m = &modes[det_modes[mi]];
         seam_topk_params plain_p = params_for(&b, k, m, d_plain);

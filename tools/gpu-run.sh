@@ -18,6 +18,9 @@
 # test_topk_graph_replays_split_rows test_topk_fused_transforms_equal_unfused_plus_gather").
 # AB_BUILDS="NAME=DIR ..." also times each DIR/tools/seam-bench-topk and seam-bench-indexer
 # right after this build's (A/B of kernel variants in one run; JSON topk_NAME.json, ...).
+# AB_CUDA_ARGS="NAME=FLAG ..." builds this same tree again into /tmp/b-NAME with
+# -Dcuda_args=FLAG (one flag, no spaces: e.g. one=-DSEAM_WGMMA_TWO_WG=0), beside the main
+# build, and adds it to AB_BUILDS: a variant behind a compile-time switch needs no copy.
 set -uo pipefail
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 )); }
 source .device/env.sh
@@ -32,8 +35,14 @@ if [ "${FI:-1}" = 1 ] && [ -f .device/fi-slim.tar.xz ]; then
   ( PYTHONPATH=/tmp/fi MAX_JOBS=16 timeout "${FI_TIMEOUT:-380}" nice -n 5 python3 tools/probe_flashinfer.py >"$L/fi.log" 2>&1 & )
 fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader >"$out/bench.txt"
+for ab in ${AB_CUDA_ARGS:-}; do # variant builds run beside the main one
+  ( meson setup "/tmp/b-${ab%%=*}" --buildtype=release "-Dcuda_args=${ab#*=}" >"$L/build_${ab%%=*}.log" 2>&1 &&
+    meson compile -C "/tmp/b-${ab%%=*}" >>"$L/build_${ab%%=*}.log" 2>&1 || echo "variant ${ab%%=*}: build failed" ) &
+  AB_BUILDS="${AB_BUILDS:-} ${ab%%=*}=/tmp/b-${ab%%=*}"
+done
 [ -f build-gpu/build.ninja ] || meson setup build-gpu --buildtype=release >"$L/build.log" 2>&1
 meson compile -C build-gpu >>"$L/build.log" 2>&1 || { grep -E 'error' "$L/build.log" | head -30; exit 1; }
+wait
 echo "build done at $(el)s"
 timeout 170 meson test -C build-gpu --print-errorlogs --num-processes 4 >"$out/test.log" 2>&1; rc=$?
 grep -E '^ *[0-9]+/[0-9]+ ' "$out/test.log" | grep -v ' OK ' ; grep -E '^Ok:|^Fail:|^Skipped:' "$out/test.log"
