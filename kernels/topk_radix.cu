@@ -93,7 +93,8 @@ constexpr int kMaxBitmapWords = 5120;  /* deterministic bitmaps: up to 160K elem
 constexpr int kDefaultCandCap = 8192;
 /* 16-byte loads per lane in flight with one CTA per row. 4 was measured on the H100; the
  * H200's higher bandwidth may want more bytes in flight, which the build can try without a
- * code change: -Dcuda_args=-DSEAM_TOPK_ROW_VEC=8 (tools/gpu-run.sh AB_CUDA_ARGS). */
+ * code change: -Dcuda_args=-DSEAM_TOPK_ROW_VEC=8 (tools/gpu-run.sh AB_CUDA_ARGS; with 8 the
+ * two S = 1 general kernels keep 64 registers but spill 32 bytes of stack, not measured). */
 #ifndef SEAM_TOPK_ROW_VEC
 #define SEAM_TOPK_ROW_VEC 4
 #endif
