@@ -9,7 +9,9 @@
 # FlashInfer's top-k JIT build in the background from .device/fi-slim.tar.xz (a slimmed
 # wheel; a prebuilt module in .device/fi-jit.tar.xz is used when present), uses it in the
 # peer benchmark if it finished in time, and returns the cache as fi-jit.tar.xz when it was
-# built here. PROFILE="ROWSxL ..." runs ncu (full set, source lines) on the default-mode
+# built here. PROFILE_DEMO="decode prefill nextn" times each kernel of the demo's eager
+# forwards under ncu (tools/ncu_kernel_times.py: per-kernel time per forward).
+# PROFILE="ROWSxL ..." runs ncu (full set, source lines) on the default-mode
 # top-k kernel of each shape after the benchmarks; tools/ncu_lines.py reads the CSVs. The output stays within the lender's
 # 8-file limit. BENCHES="topk topk-peers ..." runs only the named benchmarks; SAN_PROGS
 # names the test programs to sanitize (empty: none), SAN_TOOLS the tools, SAN_TESTS the top-k
@@ -87,6 +89,15 @@ for shape in ${PROFILE:-}; do # ncu on the third radix launch: the default mode'
   ncu -i "/tmp/prof_$shape.ncu-rep" --page details >"$L/prof_${shape}_details.txt" 2>&1
   ncu -i "/tmp/prof_$shape.ncu-rep" --page source --csv --print-source cuda,sass >"$L/prof_${shape}_source.csv" 2>&1
   echo "profiled $shape at $(el)s"
+done
+for path in ${PROFILE_DEMO:-}; do # kernel times of the demo's eager forwards (its profiler range)
+  flag=--$path; [ "$path" = prefill ] && flag=""
+  [ "$path" = nextn ] && flag="--next-n 4"
+  timeout 120 ncu --profile-from-start off --metrics gpu__time_duration.sum --csv \
+    $B/seam-demo $flag --iters 2 --warmup 1 >"$L/ncu_demo_$path.csv" 2>"$L/ncu_demo_$path.log"
+  python3 tools/ncu_kernel_times.py "$L/ncu_demo_$path.csv" --forwards 3 >"$L/ncu_demo_$path.txt" 2>&1
+  head -15 "$L/ncu_demo_$path.txt"
+  echo "demo $path kernel times at $(el)s"
 done
 # sanitizers: everything left of the call, in parallel
 left=$(( ${SAN_END:-525} - $(el) )); [ $left -lt 60 ] && left=60
