@@ -38,18 +38,18 @@
  *   descriptors; stepping K by 32 moves the descriptor's start address by 32 bytes.
  * Groups of 5+ rows run two consumer warpgroups per CTA (256 threads, at most 128 registers,
  * no spills); smaller groups one. The choice is by group capacity, known when a graph is
- * captured, not by the rows a group really has: request-grouped rows (cu_seqlens_q, G = 8)
- * run two warpgroups also in a decode batch, where each group holds one row and the second
- * warpgroup only loads keys and waits at the CTA barriers. Why: with one warpgroup ncu showed the kernel
- * bound by its own instruction stream (tensor pipe active 16% of the time; top stalls the
- * warps' own issue, fixed latency and barriers) with only 8 warps on an SM at G = 8, where
- * shared memory fits two CTAs. A second warpgroup over the same tiles doubles the warps for
- * 4 KB more shared memory, so one warpgroup's epilogue can run while the other's MMAs do:
- * the warpgroups share each key chunk and split the group's rows (warpgroup 0 rows 0, 2,
- * 4, ..., warpgroup 1 rows 1, 3, ...), each with its own accumulator and reduction buffers
- * behind its own named barrier. Shared memory is G x 8 KB of queries + two key chunks of 16
- * KB + small buffers (~107 KB at G = 8: two CTAs, 16 warps, an SM). Where one warpgroup
- * already runs 12-16 warps (G <= 4: paged decode and native NextN) a second one measured slower (the
+ * captured, not by the rows a group really has: request-grouped rows (cu_seqlens_q, G = 8) run
+ * two warpgroups also in a decode batch, where each group holds one row and the second
+ * warpgroup only loads keys and waits at the CTA barriers. Why: with one warpgroup ncu showed
+ * the kernel bound by its own instruction stream (tensor pipe active 16% of the time; top
+ * stalls the warps' own issue, fixed latency and barriers) with only 8 warps on an SM at G =
+ * 8, where shared memory fits two CTAs. A second warpgroup over the same tiles doubles the
+ * warps for 4 KB more shared memory, so one warpgroup's epilogue can run while the other's
+ * MMAs do: the warpgroups share each key chunk and split the group's rows (warpgroup 0 rows 0,
+ * 2, 4, ..., warpgroup 1 rows 1, 3, ...), each with its own accumulator and reduction buffers
+ * behind its own named barrier. Shared memory is G x 8 KB of queries + two key chunks of 16 KB
+ * + small buffers (~107 KB at G = 8: two CTAs, 16 warps, an SM). Where one warpgroup already
+ * runs 12-16 warps (G <= 4: paged decode and native NextN) a second one measured slower (the
  * decode variant split the keys between warpgroups; 4-22% slower on an H200).
  * Keys arrive by 16-byte cp.async (8 threads per key: whole 128-byte rows per quarter warp,
  * zero-fill outside the range or for bad pages), loaded by all threads of the CTA and
