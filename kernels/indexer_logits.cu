@@ -91,6 +91,14 @@ constexpr int kWarps = kThreads / 32;
 constexpr int kWarpKeys = 64;
 constexpr int kChunk = kWarps * kWarpKeys;
 constexpr int kRaggedGroup = 8;
+/* Rows per group of request-grouped paged rows (cu_seqlens_q). A build switch for A/B runs:
+ * -DSEAM_REQUEST_GROUP_ROWS=1 gives every row its own CTA (one warpgroup, a quarter of the
+ * shared memory), which a batch of one-token requests may prefer. */
+#ifndef SEAM_REQUEST_GROUP_ROWS
+#define SEAM_REQUEST_GROUP_ROWS kRaggedGroup
+#endif
+constexpr int kRequestGroup = SEAM_REQUEST_GROUP_ROWS;
+static_assert(kRequestGroup >= 1 && kRequestGroup <= kRaggedGroup, "1..8 rows per request group");
 constexpr int kSimtThreads = 128;
 
 struct Range {
@@ -142,7 +150,7 @@ struct PagedSource {
     int max_requests;
 
     __device__ int num_requests() const { return min(*num_requests_device, max_requests); }
-    /* Request-grouped: request i owns rows [cu[i], cu[i+1]) and groups of kRaggedGroup of
+    /* Request-grouped: request i owns rows [cu[i], cu[i+1]) and groups of kRequestGroup of
      * them, numbered one request after the other. Otherwise groups of next_n rows. */
     __device__ Group group(int g) const {
         if (!cu_seqlens_q) {
@@ -152,10 +160,10 @@ struct PagedSource {
         const int n = num_requests();
         for (int i = 0, seen = 0; i < n; i++) {
             int s = cu_seqlens_q[i], e = min(cu_seqlens_q[i + 1], rows);
-            int here = e > s ? (e - s + kRaggedGroup - 1) / kRaggedGroup : 0;
+            int here = e > s ? (e - s + kRequestGroup - 1) / kRequestGroup : 0;
             if (g < seen + here) {
-                int first = s + (g - seen) * kRaggedGroup;
-                return {first, min(kRaggedGroup, e - first), i};
+                int first = s + (g - seen) * kRequestGroup;
+                return {first, min(kRequestGroup, e - first), i};
             }
             seen += here;
         }
@@ -899,11 +907,11 @@ extern "C" SEAM_API seam_status seam_indexer_logits_paged(const seam_indexer_log
     SEAM_CHECK_ARG(rows <= INT_MAX, "params->groups=%d x next_n=%d rows overflow", p->groups, p->next_n);
     src.rows = (int)rows;
     if (p->cu_seqlens_q) {
-        /* at most one partial group per request on top of rows / 8 full ones */
-        long long groups = (rows + kRaggedGroup - 1) / kRaggedGroup + p->max_requests;
+        /* at most one partial group per request on top of rows / G full ones */
+        long long groups = (rows + kRequestGroup - 1) / kRequestGroup + (kRequestGroup > 1 ? p->max_requests : 0);
         SEAM_CHECK_ARG(groups <= INT_MAX, "params->max_requests=%d is too large", p->max_requests);
         return launch(src, p->algo, p->heads, (const uint8_t *)p->q, p->weights, p->logits, (int)rows,
-                      kRaggedGroup, (int)groups, p->stride, p->stride, (cudaStream_t)stream, __func__);
+                      kRequestGroup, (int)groups, p->stride, p->stride, (cudaStream_t)stream, __func__);
     }
     return launch(src, p->algo, p->heads, (const uint8_t *)p->q, p->weights, p->logits, (int)rows,
                   p->next_n, p->groups, p->stride, p->stride, (cudaStream_t)stream, __func__);

@@ -10,7 +10,8 @@
 # wheel; a prebuilt module in .device/fi-jit.tar.xz is used when present), uses it in the
 # peer benchmark if it finished in time, and returns the cache as fi-jit.tar.xz when it was
 # built here. PROFILE_DEMO="decode prefill nextn" times each kernel of the demo's eager
-# forwards under ncu (tools/ncu_kernel_times.py: per-kernel time per forward).
+# forwards under ncu (tools/ncu_kernel_times.py: per-kernel time per forward); PATH@NAME
+# profiles the AB_BUILDS build NAME.
 # PROFILE="ROWSxL ..." runs ncu (full set, source lines) on the default-mode
 # top-k kernel of each shape after the benchmarks; tools/ncu_lines.py reads the CSVs. The output stays within the lender's
 # 8-file limit. BENCHES="topk topk-peers ..." runs only the named benchmarks; SAN_PROGS
@@ -59,20 +60,24 @@ bench() { # name cap command...
   timeout "$cap" "$@" >>"$out/bench.txt" 2>&1; echo "## $name rc=$? at $(el)s" >>"$out/bench.txt"
 }
 bench topk 60 $B/seam-bench-topk --quick --json $J/topk.json
-ab_bench() { # tool: each AB_BUILDS build's tools/seam-bench-TOOL, when TOOL itself is benched
-  if [ -n "${BENCHES:-}" ] && [[ " $BENCHES " != *" $1 "* ]]; then return; fi
+ab_bench() { # name tool args...: each AB_BUILDS build's tools/TOOL, when NAME itself is benched
+  local name=$1 tool=$2; shift 2
+  if [ -n "${BENCHES:-}" ] && [[ " $BENCHES " != *" $name "* ]]; then return; fi
   for ab in ${AB_BUILDS:-}; do
-    BENCHES="" bench "$1-${ab%%=*}" 60 "${ab#*=}/tools/seam-bench-$1" --quick --json "$J/$1_${ab%%=*}.json"
+    BENCHES="" bench "$name-${ab%%=*}" 60 "${ab#*=}/tools/$tool" "$@" --json "$J/${name}_${ab%%=*}.json"
   done
 }
-ab_bench topk
+ab_bench topk seam-bench-topk --quick
 bench graph 40 $B/seam-bench-graph --json $J/graph.json
 bench demo 60 $B/seam-demo --json $J/demo.json
+ab_bench demo seam-demo
 bench demo-decode 40 $B/seam-demo --decode --json $J/demo_decode.json
+ab_bench demo-decode seam-demo --decode
 bench demo-nextn 40 $B/seam-demo --next-n 4 --json $J/demo_nextn4.json
+ab_bench demo-nextn seam-demo --next-n 4
 bench demo-61 120 $B/seam-demo --layers 61 --hidden 7168 --json $J/demo_61layers.json
 bench indexer 60 $B/seam-bench-indexer --quick --json $J/indexer.json
-ab_bench indexer
+ab_bench indexer seam-bench-indexer --quick
 bench layers 30 $B/seam-bench-layers --json $J/layers.json
 bench broadcast 20 $B/seam-bench-broadcast --json $J/broadcast.json
 FIP=""; grep -q "top_k ran" "$L/fi.log" 2>/dev/null && FIP=/tmp/fi:
@@ -90,14 +95,16 @@ for shape in ${PROFILE:-}; do # ncu on the third radix launch: the default mode'
   ncu -i "/tmp/prof_$shape.ncu-rep" --page source --csv --print-source cuda,sass >"$L/prof_${shape}_source.csv" 2>&1
   echo "profiled $shape at $(el)s"
 done
-for path in ${PROFILE_DEMO:-}; do # kernel times of the demo's eager forwards (its profiler range)
-  flag=--$path; [ "$path" = prefill ] && flag=""
+for item in ${PROFILE_DEMO:-}; do # kernel times of the demo's eager forwards (its profiler range)
+  path=${item%@*} tag=$item dir=$B # PATH@NAME profiles the AB_BUILDS build NAME
+  [ "$item" != "$path" ] && for ab in ${AB_BUILDS:-}; do [ "${ab%%=*}" = "${item#*@}" ] && dir=${ab#*=}/tools; done
+  tag=${tag/@/_}; flag=--$path; [ "$path" = prefill ] && flag=""
   [ "$path" = nextn ] && flag="--next-n 4"
   timeout 120 ncu --profile-from-start off --metrics gpu__time_duration.sum --csv \
-    $B/seam-demo $flag --iters 2 --warmup 1 >"$L/ncu_demo_$path.csv" 2>"$L/ncu_demo_$path.log"
-  python3 tools/ncu_kernel_times.py "$L/ncu_demo_$path.csv" --forwards 3 >"$L/ncu_demo_$path.txt" 2>&1
-  head -15 "$L/ncu_demo_$path.txt"
-  echo "demo $path kernel times at $(el)s"
+    $dir/seam-demo $flag --iters 2 --warmup 1 >"$L/ncu_demo_$tag.csv" 2>"$L/ncu_demo_$tag.log"
+  python3 tools/ncu_kernel_times.py "$L/ncu_demo_$tag.csv" --forwards 3 >"$L/ncu_demo_$tag.txt" 2>&1
+  echo "=== $item"; head -15 "$L/ncu_demo_$tag.txt"
+  echo "demo $item kernel times at $(el)s"
 done
 # sanitizers: everything left of the call, in parallel
 left=$(( ${SAN_END:-525} - $(el) )); [ $left -lt 60 ] && left=60
