@@ -38,9 +38,9 @@
  *   descriptors; stepping K by 32 moves the descriptor's start address by 32 bytes.
  * Groups of 5+ rows run two consumer warpgroups per CTA (256 threads, at most 128 registers,
  * no spills); smaller groups one. The choice is by group capacity, known when a graph is
- * captured, not by the rows a group really has: request-grouped rows (cu_seqlens_q, G = 8) run
- * two warpgroups also in a decode batch, where each group holds one row and the second
- * warpgroup only loads keys and waits at the CTA barriers. Why: with one warpgroup ncu showed
+ * captured, not by the rows a group really has; request-grouped rows (cu_seqlens_q) give
+ * one-row requests (decode tokens) a launch of their own with G = 1 for that reason
+ * (run_request_grouped). Why two: with one warpgroup ncu showed
  * the kernel bound by its own instruction stream (tensor pipe active 16% of the time; top
  * stalls the warps' own issue, fixed latency and barriers) with only 8 warps on an SM at G =
  * 8, where shared memory fits two CTAs. A second warpgroup over the same tiles doubles the
@@ -91,14 +91,15 @@ constexpr int kWarps = kThreads / 32;
 constexpr int kWarpKeys = 64;
 constexpr int kChunk = kWarps * kWarpKeys;
 constexpr int kRaggedGroup = 8;
-/* Rows per group of request-grouped paged rows (cu_seqlens_q). A build switch for A/B runs:
- * -DSEAM_REQUEST_GROUP_ROWS=1 gives every row its own CTA (one warpgroup, a quarter of the
- * shared memory), which a batch of one-token requests may prefer. */
-#ifndef SEAM_REQUEST_GROUP_ROWS
-#define SEAM_REQUEST_GROUP_ROWS kRaggedGroup
+/* Request-grouped paged rows (cu_seqlens_q) run one-row requests (decode tokens) in a launch
+ * of their own with one row per CTA (below, run_request_grouped); -DSEAM_LOGITS_ONE_ROW_LAUNCH=0
+ * builds the single launch of groups of 8 for A/B runs. */
+#ifndef SEAM_LOGITS_ONE_ROW_LAUNCH
+#define SEAM_LOGITS_ONE_ROW_LAUNCH 1
 #endif
-constexpr int kRequestGroup = SEAM_REQUEST_GROUP_ROWS;
-static_assert(kRequestGroup >= 1 && kRequestGroup <= kRaggedGroup, "1..8 rows per request group");
+
+/* Which requests a request-grouped launch covers, by their row count. */
+enum RequestRows { kAnyRows, kOneRow, kSeveralRows };
 constexpr int kSimtThreads = 128;
 
 struct Range {
@@ -148,22 +149,31 @@ struct PagedSource {
     int table_stride_host, rows;
     const int32_t *cu_seqlens_q, *num_requests_device; /* request-grouped rows, or NULL */
     int max_requests;
+    RequestRows request_rows; /* request-grouped: which requests this launch covers */
 
     __device__ int num_requests() const { return min(*num_requests_device, max_requests); }
-    /* Request-grouped: request i owns rows [cu[i], cu[i+1]) and groups of kRequestGroup of
-     * them, numbered one request after the other. Otherwise groups of next_n rows. */
+    /* Request-grouped: request i owns rows [cu[i], cu[i+1]). kOneRow: group g is request g
+     * when it has exactly one row. Otherwise groups of up to kRaggedGroup rows of one request,
+     * numbered one request after the other (kSeveralRows skips one-row requests). Without
+     * cu_seqlens_q: groups of next_n rows. */
     __device__ Group group(int g) const {
         if (!cu_seqlens_q) {
             int first = g * next_n;
             return {first, min(next_n, rows - first), row_to_req ? row_to_req[g] : g};
         }
         const int n = num_requests();
+        if (request_rows == kOneRow) {
+            if (g >= n) return {0, 0, 0};
+            int s = cu_seqlens_q[g], e = min(cu_seqlens_q[g + 1], rows);
+            return e - s == 1 ? Group{s, 1, g} : Group{0, 0, 0};
+        }
         for (int i = 0, seen = 0; i < n; i++) {
             int s = cu_seqlens_q[i], e = min(cu_seqlens_q[i + 1], rows);
-            int here = e > s ? (e - s + kRequestGroup - 1) / kRequestGroup : 0;
+            bool mine = e > s && (request_rows == kAnyRows || e - s > 1);
+            int here = mine ? (e - s + kRaggedGroup - 1) / kRaggedGroup : 0;
             if (g < seen + here) {
-                int first = s + (g - seen) * kRequestGroup;
-                return {first, min(kRequestGroup, e - first), i};
+                int first = s + (g - seen) * kRaggedGroup;
+                return {first, min(kRaggedGroup, e - first), i};
             }
             seen += here;
         }
@@ -759,16 +769,17 @@ seam_status launch_wgmma(const Source &src, const uint8_t *q, const float *w, fl
     return launch_wgmma_nwg<1>(src, q, w, out, G, groups, out_stride, span, stream);
 }
 
+seam_indexer_algo resolve_algo(seam_indexer_algo algo, int heads) {
+    if (algo != SEAM_INDEXER_ALGO_AUTO) return algo;
+    if (heads == kWgHeads && wgmma_supported()) return SEAM_INDEXER_ALGO_WGMMA;
+    return heads % 16 == 0 ? SEAM_INDEXER_ALGO_MMA : SEAM_INDEXER_ALGO_SIMT;
+}
+
 template <class Source>
 seam_status launch(const Source &src, seam_indexer_algo algo, int heads, const uint8_t *q,
                    const float *w, float *out, int rows, int G, int groups, int span,
                    int out_stride, cudaStream_t stream, const char *fn) {
-    if (algo == SEAM_INDEXER_ALGO_AUTO) {
-        if (heads == kWgHeads && wgmma_supported())
-            algo = SEAM_INDEXER_ALGO_WGMMA;
-        else
-            algo = heads % 16 == 0 ? SEAM_INDEXER_ALGO_MMA : SEAM_INDEXER_ALGO_SIMT;
-    }
+    algo = resolve_algo(algo, heads);
     if (algo == SEAM_INDEXER_ALGO_WGMMA) {
         if (!wgmma_supported())
             return seam_fail(SEAM_ERR_UNSUPPORTED, fn,
@@ -852,6 +863,40 @@ extern "C" SEAM_API seam_status seam_indexer_logits_ragged(const seam_indexer_lo
                   kRaggedGroup, groups, cols, p->stride, (cudaStream_t)stream, __func__);
 }
 
+/* Request-grouped rows. A group of 8 rows stages eight query tiles (64 KB of shared memory:
+ * two CTAs per SM) and runs two warpgroups, so a decode token alone in its group leaves seven
+ * tiles and a warpgroup idle. One-row requests therefore run in a launch of their own with one
+ * row per CTA (one warpgroup, ~45 KB: four CTAs per SM). Measured on an H200 (the demo's
+ * decode batch, 30 one-token requests over 6K-14K keys, 8 layers): 490 us of indexer logits
+ * per forward in groups of 8, 265 us in groups of 1; prefill requests of hundreds of rows
+ * want the groups of 8 (one key read per 8 rows: the demo's prefill forward was 6% slower
+ * with groups of 1). Both launches always run, since which requests have one row is known
+ * only on the device; their grids depend on rows and max_requests alone, and a CTA with no
+ * rows of its launch exits after reading cu_seqlens_q. */
+static seam_status run_request_grouped(PagedSource src, const seam_indexer_logits_paged_params *p,
+                                       cudaStream_t stream) {
+    const seam_indexer_algo algo = resolve_algo(p->algo, p->heads);
+    const uint8_t *q = (const uint8_t *)p->q;
+    const long long rows = src.rows, many = (rows + kRaggedGroup - 1) / kRaggedGroup;
+    SEAM_CHECK_ARG(many + p->max_requests <= INT_MAX, "params->max_requests=%d is too large", p->max_requests);
+    if (!SEAM_LOGITS_ONE_ROW_LAUNCH || algo == SEAM_INDEXER_ALGO_SIMT) { /* SIMT: a CTA per row anyway */
+        /* at most one partial group per request on top of rows / 8 full ones */
+        src.request_rows = kAnyRows;
+        return launch(src, algo, p->heads, q, p->weights, p->logits, src.rows, kRaggedGroup,
+                      (int)(many + p->max_requests), p->stride, p->stride, stream, __func__);
+    }
+    src.request_rows = kOneRow;
+    const int singles = (int)(rows < p->max_requests ? rows : p->max_requests);
+    SEAM_TRY(launch(src, algo, p->heads, q, p->weights, p->logits, src.rows, 1, singles, p->stride,
+                    p->stride, stream, __func__));
+    if (rows < 2) return SEAM_OK; /* no request can have two rows */
+    /* requests of 2+ rows: at most rows / 2 of them, each with at most one partial group */
+    src.request_rows = kSeveralRows;
+    const long long several = rows / 2 < p->max_requests ? rows / 2 : p->max_requests;
+    return launch(src, algo, p->heads, q, p->weights, p->logits, src.rows, kRaggedGroup,
+                  (int)(many + several), p->stride, p->stride, stream, __func__);
+}
+
 extern "C" SEAM_API seam_status seam_indexer_logits_paged(const seam_indexer_logits_paged_params *p,
                                                           seam_stream stream) {
     SEAM_CHECK_PTR(p);
@@ -903,16 +948,11 @@ extern "C" SEAM_API seam_status seam_indexer_logits_paged(const seam_indexer_log
     src.cu_seqlens_q = p->cu_seqlens_q;
     src.num_requests_device = p->num_requests_device;
     src.max_requests = p->max_requests;
+    src.request_rows = kAnyRows;
     long long rows = (long long)p->groups * p->next_n;
     SEAM_CHECK_ARG(rows <= INT_MAX, "params->groups=%d x next_n=%d rows overflow", p->groups, p->next_n);
     src.rows = (int)rows;
-    if (p->cu_seqlens_q) {
-        /* at most one partial group per request on top of rows / G full ones */
-        long long groups = (rows + kRequestGroup - 1) / kRequestGroup + (kRequestGroup > 1 ? p->max_requests : 0);
-        SEAM_CHECK_ARG(groups <= INT_MAX, "params->max_requests=%d is too large", p->max_requests);
-        return launch(src, p->algo, p->heads, (const uint8_t *)p->q, p->weights, p->logits, (int)rows,
-                      kRequestGroup, (int)groups, p->stride, p->stride, (cudaStream_t)stream, __func__);
-    }
+    if (p->cu_seqlens_q) return run_request_grouped(src, p, (cudaStream_t)stream);
     return launch(src, p->algo, p->heads, (const uint8_t *)p->q, p->weights, p->logits, (int)rows,
                   p->next_n, p->groups, p->stride, p->stride, (cudaStream_t)stream, __func__);
 }

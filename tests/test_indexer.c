@@ -596,20 +596,14 @@ static void test_logits_nextn_native_matches_expanded_and_reference(void **state
     }
 }
 
-/* Request-grouped rows (cu_seqlens_q): requests of 1, 3, 8, 9, 17 and 0 tokens (groups of up
- * to 8 rows of one request; the 0-token request owns no rows), prefill-style causal lengths
- * across page boundaries, a bucket with padded rows past the last request (never written),
- * max_requests above the real count. Checked against the reference and bitwise against the
- * one-row-per-group layout with row_to_req. */
-static void test_logits_paged_request_grouped_matches_rows(void **state) {
-    (void)state;
-    SEAM_REQUIRE_GPU();
-    seam_test_rng rng = seam_test_rng_make(__func__);
-    enum { N = 6 };
-    const int ext[N] = {1, 3, 8, 9, 17, 0}, seq[N] = {1, 66, 64, 130, 200, 40};
-    int32_t cu[N + 1] = {0};
+/* Request-grouped rows (cu_seqlens_q) for one batch: requests of ext[i] tokens over seq[i]
+ * keys (prefill-style causal lengths across page boundaries), a bucket with 5 padded rows past
+ * the last request (never written), max_requests above the real count. Checked against the
+ * reference and bitwise against the one-row-per-group layout with row_to_req. */
+static void check_request_grouped(seam_test_rng *rng, int N, const int *ext, const int *seq) {
+    int32_t *cu = calloc((size_t)N + 1, 4);
     for (int i = 0; i < N; i++) cu[i + 1] = cu[i] + ext[i];
-    const int real = cu[N], rows = real + 5, stride = 210; /* 38 real rows, 5 padded */
+    const int real = cu[N], rows = real + 5, stride = 210;
     int32_t *lens = calloc((size_t)rows, 4), *r2q = calloc((size_t)rows, 4);
     for (int i = 0; i < N; i++)
         for (int j = 0; j < ext[i]; j++) {
@@ -619,14 +613,14 @@ static void test_logits_paged_request_grouped_matches_rows(void **state) {
     for (int r = real; r < rows; r++) lens[r] = 7; /* padding must stay unwritten anyway */
     for (int pi = 0; pi < 2; pi++) {
         int ps = pi ? 1 : 64;
-        paged_setup s = make_paged(&rng, N, ps, 210);
+        paged_setup s = make_paged(rng, N, ps, 210);
         uint8_t *q;
         float *w;
-        random_queries(&rng, rows, 64, &q, &w);
+        random_queries(rng, rows, 64, &q, &w);
         int32_t n_req = N;
         void *dq = dev_copy(q, (size_t)rows * 64 * DIM);
         float *dw = dev_copy(w, (size_t)rows * 64 * 4);
-        int32_t *dlen = dev_copy(lens, (size_t)rows * 4), *dcu = dev_copy(cu, sizeof cu);
+        int32_t *dlen = dev_copy(lens, (size_t)rows * 4), *dcu = dev_copy(cu, ((size_t)N + 1) * 4);
         int32_t *dn = dev_copy(&n_req, 4);
         float *dl = dev_alloc((size_t)rows * stride * 4);
         for (int a = 0; a < N_ALGOS; a++) {
@@ -642,8 +636,8 @@ static void test_logits_paged_request_grouped_matches_rows(void **state) {
             p.logits = dl, p.algo = algos[a];
             SEAM_ASSERT_OK(seam_indexer_logits_paged(&p, NULL));
             float *got = to_host(dl, (size_t)rows * stride * 4);
-            char what[80];
-            snprintf(what, sizeof what, "request-grouped page %d %s", ps, algo_name(algos[a]));
+            char what[96];
+            snprintf(what, sizeof what, "request-grouped (%d requests) page %d %s", N, ps, algo_name(algos[a]));
             int32_t *check_lens = malloc((size_t)rows * 4);
             memcpy(check_lens, lens, (size_t)rows * 4);
             for (int r = real; r < rows; r++) check_lens[r] = 0;
@@ -660,7 +654,21 @@ static void test_logits_paged_request_grouped_matches_rows(void **state) {
         cudaFree(dq), cudaFree(dw), cudaFree(dlen), cudaFree(dcu), cudaFree(dn), cudaFree(dl);
         free_paged(&s);
     }
-    free(lens), free(r2q);
+    free(cu), free(lens), free(r2q);
+}
+
+/* Mixed requests of 1, 3, 8, 9, 17 and 0 tokens (groups of up to 8 rows of one request; the
+ * 0-token request owns no rows; one-token requests run in their own launch), and a decode
+ * batch of one-token requests only. */
+static void test_logits_paged_request_grouped_matches_rows(void **state) {
+    (void)state;
+    SEAM_REQUIRE_GPU();
+    seam_test_rng rng = seam_test_rng_make(__func__);
+    const int mixed_ext[] = {1, 3, 8, 1, 9, 17, 0, 1}, mixed_seq[] = {1, 66, 64, 129, 130, 200, 40, 65};
+    check_request_grouped(&rng, 8, mixed_ext, mixed_seq);
+    int decode_ext[12], decode_seq[12];
+    for (int i = 0; i < 12; i++) decode_ext[i] = 1, decode_seq[i] = 1 + (i * 37) % 210;
+    check_request_grouped(&rng, 12, decode_ext, decode_seq);
 }
 
 /* ---- ops through a context: capture + replay -------------------------------------------- */
