@@ -70,6 +70,11 @@
  * state lives in shared memory, so there is no global workspace to reset and a replay sees
  * fresh lengths, row starts and scores. */
 #include <atomic>
+#ifdef SEAM_TOPK_STAMPS
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#endif
 
 #include <cooperative_groups.h>
 #include <cub/block/block_scan.cuh>
@@ -102,6 +107,24 @@ constexpr int kSpecChunk = 4096;       /* single-read path: elements sampled fir
 constexpr int kSpecMinLen = 65536;     /* ... used for rows at least this long (S = 1; from
                                           16K it measured 4-8% slower on prefill rows of 32K:
                                           their second read still hits L2) */
+
+/* Phase timeline, a diagnostic build only (-Dcuda_args=-DSEAM_TOPK_STAMPS): thread 0 of each
+ * of the first kStampCtas CTAs records %globaltimer at the start, after pass 1's read, after
+ * the threshold levels and at the end; a process-exit hook prints the last launch's spread
+ * (tools/gpu-run.sh STAMPS). Compiled out otherwise. */
+#ifdef SEAM_TOPK_STAMPS
+constexpr int kStampCtas = 1024;
+__device__ unsigned long long g_topk_stamps[kStampCtas][4];
+__device__ __forceinline__ void topk_stamp(int phase) {
+    if (threadIdx.x == 0 && blockIdx.x < kStampCtas) {
+        unsigned long long t;
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+        g_topk_stamps[blockIdx.x][phase] = t;
+    }
+}
+#else
+__device__ __forceinline__ void topk_stamp(int) {}
+#endif
 
 __constant__ int kShift[3] = {20, 8, 0};
 __constant__ int kBits[3] = {12, 12, 8};
@@ -386,6 +409,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     uint32_t *lcand_key = leader(cand_key);
     int *lcand_idx = leader(cand_idx);
 
+    topk_stamp(0);
     hist_clear(hist, kBins);
     if (direct)
         for (int i = threadIdx.x; i < (per >> 5); i += kThreads) gtw[i] = tiew[i] = 0;
@@ -478,6 +502,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             for_each_elem<kVec>(x, lo, hi, hist_fn);
         }
         __syncthreads();
+        if (level == 0) topk_stamp(1);
         if constexpr (S > 1) {
             if (level == 0) cluster_wait();
             if (rank != 0)
@@ -503,6 +528,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         if (level == 2 || match <= cand_cap) break;
     }
 
+    topk_stamp(2);
     const int shift = kShift[level];
     if (in_smem || level < 2) {
         /* Pass 2: elements above the threshold bin are final, the bin's are candidates.
@@ -679,6 +705,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             }
         }
     }
+    topk_stamp(3);
     if constexpr (S > 1) { /* peers may still read our shared memory */
         if (!exit_arrived) cluster_arrive();
         cluster_wait();
@@ -796,8 +823,46 @@ radix_shape radix_pick_shape(int rows, int stride, int deterministic) {
     return sh;
 }
 
+#ifdef SEAM_TOPK_STAMPS
+/* At process exit: the last launch's phases, per CTA (us from the kernel's first start):
+ * the spread of starts, of pass 1's end, of the levels' end and of the ends. */
+void print_stamps() {
+    static unsigned long long t[kStampCtas][4];
+    if (cudaDeviceSynchronize() != cudaSuccess ||
+        cudaMemcpyFromSymbol(t, g_topk_stamps, sizeof t) != cudaSuccess) {
+        fprintf(stderr, "topk stamps: could not read them back\n");
+        return;
+    }
+    unsigned long long t0 = ~0ull;
+    int n = 0;
+    for (int c = 0; c < kStampCtas && t[c][0]; c++, n++) t0 = t[c][0] < t0 ? t[c][0] : t0;
+    static const char *names[4] = {"start", "pass 1 read", "levels", "end"};
+    fprintf(stderr, "topk stamps: %d CTAs of the last launch (us after the first start)\n", n);
+    for (int ph = 0; ph < 4 && n; ph++) {
+        double v[kStampCtas];
+        int m = 0;
+        for (int c = 0; c < n; c++)
+            if (t[c][ph] >= t0) v[m++] = (double)(t[c][ph] - t0) * 1e-3;
+        std::sort(v, v + m);
+        if (m)
+            fprintf(stderr, "  %-12s n %4d  min %7.1f  p10 %7.1f  p50 %7.1f  p90 %7.1f  max %7.1f\n",
+                    names[ph], m, v[0], v[m / 10], v[m / 2], v[m * 9 / 10], v[m - 1]);
+    }
+    for (int c = 0; c < n && c < 1024; c += n / 8 > 0 ? n / 8 : 1)
+        fprintf(stderr, "  CTA %4d: start %7.1f  read %7.1f  levels %7.1f  end %7.1f\n", c,
+                (t[c][0] - t0) * 1e-3, t[c][1] >= t0 ? (t[c][1] - t0) * 1e-3 : -1.0,
+                t[c][2] >= t0 ? (t[c][2] - t0) * 1e-3 : -1.0, (t[c][3] - t0) * 1e-3);
+}
+#endif
+
 template <int S, bool DET, bool SHORT = false>
 seam_status radix_launch(const seam_topk_args *a, const radix_shape &sh, cudaStream_t stream) {
+#ifdef SEAM_TOPK_STAMPS
+    static std::atomic<int> hooked{0};
+    if (!hooked.exchange(1)) atexit(print_stamps);
+    static const unsigned long long zeros[kStampCtas][4] = {};
+    SEAM_CUDA_CHECK(cudaMemcpyToSymbolAsync(g_topk_stamps, zeros, sizeof zeros, 0, cudaMemcpyHostToDevice, stream));
+#endif
     auto kernel = topk_radix_kernel<S, DET, SHORT>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          (int)sh.smem));

@@ -11,7 +11,9 @@
 # peer benchmark if it finished in time, and returns the cache as fi-jit.tar.xz when it was
 # built here. PROFILE_DEMO="decode prefill nextn" times each kernel of the demo's eager
 # forwards under ncu (tools/ncu_kernel_times.py: per-kernel time per forward); PATH@NAME
-# profiles the AB_BUILDS build NAME.
+# profiles the AB_BUILDS build NAME. STAMPS="ROWSxL ..." builds the top-k phase timeline
+# (-DSEAM_TOPK_STAMPS) and prints, per shape and radix mode, when each CTA started, ended
+# pass 1's read, the threshold levels and the row.
 # PROFILE="ROWSxL ..." runs ncu (full set, source lines) on the default-mode
 # top-k kernel of each shape after the benchmarks; tools/ncu_lines.py reads the CSVs. The output stays within the lender's
 # 8-file limit. BENCHES="topk topk-peers ..." runs only the named benchmarks; SAN_PROGS
@@ -43,6 +45,10 @@ for ab in ${AB_CUDA_ARGS:-}; do # variant builds run beside the main one
     meson compile -C "/tmp/b-${ab%%=*}" >>"$L/build_${ab%%=*}.log" 2>&1 || echo "variant ${ab%%=*}: build failed" ) &
   AB_BUILDS="${AB_BUILDS:-} ${ab%%=*}=/tmp/b-${ab%%=*}"
 done
+if [ -n "${STAMPS:-}" ]; then # the top-k phase timeline build (kernels/topk_radix.cu)
+  ( meson setup /tmp/b-stamps --buildtype=release -Dcuda_args=-DSEAM_TOPK_STAMPS >"$L/build_stamps.log" 2>&1 &&
+    meson compile -C /tmp/b-stamps >>"$L/build_stamps.log" 2>&1 || echo "stamps build failed" ) &
+fi
 [ -f build-gpu/build.ninja ] || meson setup build-gpu --buildtype=release >"$L/build.log" 2>&1
 meson compile -C build-gpu >>"$L/build.log" 2>&1 || { grep -E 'error' "$L/build.log" | head -30; exit 1; }
 wait
@@ -95,6 +101,14 @@ for shape in ${PROFILE:-}; do # ncu on the third radix launch: the default mode'
   ncu -i "/tmp/prof_$shape.ncu-rep" --page source --csv --print-source cuda,sass >"$L/prof_${shape}_source.csv" 2>&1
   echo "profiled $shape at $(el)s"
 done
+for shape in ${STAMPS:-}; do
+  for m in radix radix-det; do
+    echo "=== stamps $shape $m" >>"$L/stamps.txt"
+    timeout 60 /tmp/b-stamps/tools/seam-bench-topk --shape "$shape" --data normal --method $m \
+      --json /tmp/stamps.json >>"$L/stamps.txt" 2>&1
+  done
+done
+[ -n "${STAMPS:-}" ] && cat "$L/stamps.txt"
 for item in ${PROFILE_DEMO:-}; do # kernel times of the demo's eager forwards (its profiler range)
   path=${item%@*} tag=$item dir=$B # PATH@NAME profiles the AB_BUILDS build NAME
   [ "$item" != "$path" ] && for ab in ${AB_BUILDS:-}; do [ "${ab%%=*}" = "${item#*@}" ] && dir=${ab#*=}/tools; done

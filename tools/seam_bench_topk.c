@@ -105,7 +105,7 @@ int main(int argc, char **argv) {
         int rows, L, ragged;
     } shape;
     shape shapes[40];
-    int nshapes = 0, quick = 0, only_data = -1;
+    int nshapes = 0, quick = 0, only_data = -1, only_method = -1;
     const char *json_path = "topk_bench.json";
     for (int i = 1; i < argc; i++) {
         int rows = 0, L = 0, used = 0;
@@ -124,9 +124,17 @@ int main(int argc, char **argv) {
                 return 2;
             }
             i++;
+        } else if (!strcmp(argv[i], "--method") && i + 1 < argc) {
+            for (int m = 0; m < 3; m++)
+                if (!strcmp(argv[i + 1], methods[m].name)) only_method = m;
+            if (only_method < 0) {
+                fprintf(stderr, "--method %s: expected radix, radix-det or sort\n", argv[i + 1]);
+                return 2;
+            }
+            i++;
         } else {
             fprintf(stderr, "usage: %s [--quick] [--json PATH] [--shape ROWSxL[r]]... "
-                            "[--data normal|ties|few]\n", argv[0]);
+                            "[--data normal|ties|few] [--method radix|radix-det|sort]\n", argv[0]);
             return 2;
         }
     }
@@ -205,6 +213,7 @@ int main(int argc, char **argv) {
                           (uint32_t)(si * 3 + d + 1), stream));
             for (int mi = 0; mi < 3; mi++) {
                 const method *m = &methods[mi];
+                if (only_method >= 0 && mi != only_method) continue;
                 if (m->backend == SEAM_TOPK_SORT && (shape_elems > ((size_t)16 << 20) || d == 2)) continue;
                 seam_topk_params p = SEAM_TOPK_PARAMS_INITIALIZER;
                 p.rows = sh.rows;
