@@ -4,21 +4,34 @@
  * Graph safety. cuBLASLt runs on the stream it is given and needs no allocation when the
  * workspace is ours (one device buffer, allocated at creation, shared by every call: calls
  * are ordered on one stream). Descriptors live on the host stack (the *Init forms), so a call
- * allocates nothing. The algorithm for a problem is looked up on the host (heuristic, then
- * cached) the first time the problem is seen, which seam's build does in its warm-up forward,
- * outside capture; the lookup itself does not touch the stream, so a first call during
- * capture would still be correct.
+ * allocates nothing. The algorithm for a problem is chosen the first time the problem is
+ * seen, which seam's build does in its warm-up forward, outside capture. That choice times
+ * and probes kernels and synchronizes; a first call during capture cannot, so it takes the
+ * heuristic's choice alone (a host lookup that does not touch the stream) and stays correct.
  *
  * Row invariance. cuBLAS picks kernels by shape; M = 1000 and M = 1024 may get different tile
  * shapes or split-K factors, and then the same row comes out with different rounding. The
  * demo compares an eager forward (every call at the real token count) with replays (calls at
- * the bucket size) bit for bit, so the algorithm is chosen once per problem at the largest
- * row count, restricted to no split-K reduction, and reused for every row count (checked
- * with cublasLtMatmulAlgoCheck; where the check refuses, that row count gets its own
- * heuristic choice and the problem is counted as a fallback, reported by the demo). The
- * first eager call of a problem also probes this directly (probe_rows): a cuBLAS kernel that
- * splits work by the total tile count (stream-K) would change a row's bits with the row count
- * even with one algorithm, and the demo then compares with a tolerance instead. */
+ * the bucket size) bit for bit, so one algorithm is chosen per problem among the heuristic's
+ * candidates at the largest row count and reused for every row count (checked with
+ * cublasLtMatmulAlgoCheck; where the check refuses, that row count gets its own heuristic
+ * choice and the problem is counted as a fallback, reported by the demo). The first eager
+ * call of a problem checks invariance directly (the probe): the GEMM at its row count and at
+ * 3/4 of it, the shared rows compared bit for bit. A cuBLAS kernel that splits work by the
+ * total tile count (stream-K) would change a row's bits with the row count even with one
+ * algorithm; the demo then compares with a tolerance instead.
+ *
+ * Autotuning. The heuristic's first choice without split-K can be far off at few rows: for a
+ * 30-token decode on an H200 it took a 64x256-tile kernel that launches a handful of CTAs and
+ * ran 166 us where reading the weights takes 5-10 us. So the first eager call times every
+ * candidate (up to 8 from each heuristic pass: without split-K, then with any reduction) at
+ * its own row count and keeps the fastest that passes the probe. Split-K is allowed because
+ * one algorithm config fixes the split count and cuBLASLt's reduction order, so a row's bits
+ * should not depend on M; the probe checks rather than trusts that. Where no candidate
+ * passes, the fastest without split-K is kept and counted as a fallback; where the probe
+ * cannot run (a single row, or no room in its buffer), the fastest without split-K is kept
+ * unverified. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +44,9 @@
 
 #define WORKSPACE_BYTES ((size_t)32 << 20)
 #define MAX_PROBLEMS 256
+#define PASS_CANDIDATES 8 /* heuristic results asked for per pass */
+#define MAX_CANDIDATES (2 * PASS_CANDIDATES)
+#define TIMED_CALLS 5
 
 /* One problem: everything but the row count. */
 typedef struct gemm_key {
@@ -54,11 +70,25 @@ struct demo_gemm_state {
     int num_problems;
     int fallbacks;
     int probe_failures;
+    int autotuned;
     void *probe;                         /* row-invariance probe output, probe_bytes */
     size_t probe_bytes;
     unsigned long long *probe_count;     /* device */
+    cudaEvent_t events[TIMED_CALLS + 1]; /* autotuning: around each timed call */
     gemm_problem problems[MAX_PROBLEMS];
 };
+
+static seam_status state_init(demo_gemm_state *st, size_t probe_bytes) {
+    SEAM_CUBLAS_CHECK(cublasLtCreate(&st->handle));
+    SEAM_CUDA_CHECK(cudaMalloc(&st->workspace, WORKSPACE_BYTES));
+    if (probe_bytes) {
+        SEAM_CUDA_CHECK(cudaMalloc(&st->probe, probe_bytes));
+        st->probe_bytes = probe_bytes;
+        SEAM_CUDA_CHECK(cudaMalloc((void **)&st->probe_count, sizeof *st->probe_count));
+    }
+    for (int i = 0; i <= TIMED_CALLS; i++) SEAM_CUDA_CHECK(cudaEventCreate(&st->events[i]));
+    return SEAM_OK;
+}
 
 seam_status demo_gemm_state_create(demo_gemm_state **out, int max_rows, size_t probe_bytes) {
     SEAM_CHECK_PTR(out);
@@ -67,18 +97,7 @@ seam_status demo_gemm_state_create(demo_gemm_state **out, int max_rows, size_t p
     demo_gemm_state *st = calloc(1, sizeof *st);
     if (!st) return seam_fail(SEAM_ERR_OUT_OF_MEMORY, __func__, "state allocation failed");
     st->max_rows = max_rows;
-    seam_status s = SEAM_OK;
-    cublasStatus_t b = cublasLtCreate(&st->handle);
-    if (b != CUBLAS_STATUS_SUCCESS)
-        s = seam_fail_cublas((int)b, "cublasLtCreate(&st->handle)", __FILE__, __LINE__, __func__);
-    cudaError_t e = s == SEAM_OK ? cudaMalloc(&st->workspace, WORKSPACE_BYTES) : cudaSuccess;
-    if (e == cudaSuccess && s == SEAM_OK && probe_bytes) {
-        e = cudaMalloc(&st->probe, probe_bytes);
-        if (e == cudaSuccess) e = cudaMalloc((void **)&st->probe_count, sizeof *st->probe_count);
-        st->probe_bytes = probe_bytes;
-    }
-    if (e != cudaSuccess)
-        s = seam_fail_cuda((int)e, "cudaMalloc(workspace / probe)", __FILE__, __LINE__, __func__);
+    seam_status s = state_init(st, probe_bytes);
     if (s != SEAM_OK) {
         demo_gemm_state_destroy(st);
         return s;
@@ -91,10 +110,10 @@ seam_status demo_gemm_state_destroy(demo_gemm_state *st) {
     if (!st) return SEAM_OK;
     seam_status s = SEAM_OK;
     void *bufs[3] = {st->workspace, st->probe, st->probe_count};
-    for (int i = 0; i < 3; i++) {
-        cudaError_t e = bufs[i] ? cudaFree(bufs[i]) : cudaSuccess;
-        if (e != cudaSuccess && s == SEAM_OK) s = seam_fail_cuda((int)e, "cudaFree", __FILE__, __LINE__, __func__);
-    }
+    for (int i = 0; i < 3; i++)
+        if (bufs[i]) SEAM_CUDA_KEEP_FIRST(s, cudaFree(bufs[i]));
+    for (int i = 0; i <= TIMED_CALLS; i++)
+        if (st->events[i]) SEAM_CUDA_KEEP_FIRST(s, cudaEventDestroy(st->events[i]));
     if (st->handle) {
         cublasStatus_t b = cublasLtDestroy(st->handle);
         if (b != CUBLAS_STATUS_SUCCESS && s == SEAM_OK)
@@ -107,6 +126,7 @@ seam_status demo_gemm_state_destroy(demo_gemm_state *st) {
 int demo_gemm_fallbacks(const demo_gemm_state *st) { return st ? st->fallbacks : 0; }
 int demo_gemm_problems(const demo_gemm_state *st) { return st ? st->num_problems : 0; }
 int demo_gemm_probe_failures(const demo_gemm_state *st) { return st ? st->probe_failures : 0; }
+int demo_gemm_autotuned(const demo_gemm_state *st) { return st ? st->autotuned : 0; }
 
 /* ---- the op's arguments (demo_ops.h: DEMO_GEMM_*) ----------------------------------------- */
 
@@ -161,48 +181,279 @@ static seam_status make_descs(gemm_descs *g, const gemm_key *k, int rows) {
     return SEAM_OK;
 }
 
+/* One call's operands. Every trial run of autotuning and the probe writes y; the call's own
+ * run overwrites it afterwards (x and y never alias). */
+typedef struct gemm_io {
+    const void *w, *x;
+    void *y;
+    int64_t y_off; /* y's element offset: the probe buffer mirrors y's layout */
+    cudaStream_t stream;
+} gemm_io;
+
+/* Whether cuBLASLt accepts algo for these descriptors within our workspace. */
+static int algo_fits(demo_gemm_state *st, gemm_descs *g, const cublasLtMatmulAlgo_t *algo) {
+    cublasLtMatmulHeuristicResult_t r;
+    cublasStatus_t b = cublasLtMatmulAlgoCheck(st->handle, &g->op, &g->a, &g->b, &g->d, &g->d, algo, &r);
+    return b == CUBLAS_STATUS_SUCCESS && r.workspaceSize <= WORKSPACE_BYTES;
+}
+
+static seam_status run_algo(demo_gemm_state *st, gemm_descs *g, const cublasLtMatmulAlgo_t *algo, const gemm_io *io,
+                            void *y) {
+    const float alpha = 1.0f, beta = 0.0f;
+    SEAM_CUBLAS_CHECK(cublasLtMatmul(st->handle, &g->op, &alpha, io->w, &g->a, io->x, &g->b, &beta, y, &g->d, y, &g->d,
+                                     algo, st->workspace, WORKSPACE_BYTES, io->stream));
+    return SEAM_OK;
+}
+
+/* ---- candidates: the heuristic's results at one row count ---------------------------------- */
+
+typedef struct gemm_candidate {
+    cublasLtMatmulAlgo_t algo;
+    int rank;                     /* position in the heuristic's list, pass 0 first */
+    int32_t splitk;               /* CUBLASLT_ALGO_CONFIG_SPLITK_NUM */
+    float us;                     /* median time at the tuned row count; < 0: not timed */
+    int probed;
+    unsigned long long differing; /* the probe's count, when probed */
+} gemm_candidate;
+
+static seam_status set_preferences(cublasLtMatmulPreferenceOpaque_t *pref, const gemm_key *k, uint32_t scheme) {
+    uint64_t ws = WORKSPACE_BYTES;
+    uint32_t align_a = 256, align_b = (uint32_t)k->align_x, align_d = (uint32_t)k->align_y;
+    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceInit(pref));
+    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &scheme, sizeof scheme));
+    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a, sizeof align_a));
+    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b, sizeof align_b));
+    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_d, sizeof align_d));
+    SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d, sizeof align_d));
+    return SEAM_OK;
+}
+
+static int known_algo(const gemm_candidate *c, int n, const cublasLtMatmulAlgo_t *algo) {
+    for (int i = 0; i < n; i++)
+        if (memcmp(&c[i].algo, algo, sizeof *algo) == 0) return 1;
+    return 0;
+}
+
+/* Appends the heuristic's usable results for one reduction-scheme mask to c[*n]; the second
+ * pass (any scheme) repeats most of the first, which are skipped. */
+static seam_status heuristic_pass(demo_gemm_state *st, gemm_descs *g, const gemm_key *k, uint32_t scheme,
+                                  gemm_candidate *c, int *n) {
+    cublasLtMatmulPreferenceOpaque_t pref;
+    SEAM_TRY(set_preferences(&pref, k, scheme));
+    cublasLtMatmulHeuristicResult_t res[PASS_CANDIDATES];
+    int found = 0;
+    cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(st->handle, &g->op, &g->a, &g->b, &g->d, &g->d, &pref,
+                                                       PASS_CANDIDATES, res, &found);
+    if (hs == CUBLAS_STATUS_NOT_SUPPORTED) found = 0; /* nothing for these preferences */
+    else SEAM_CUBLAS_CHECK(hs);
+    for (int i = 0; i < found; i++) {
+        if (res[i].state != CUBLAS_STATUS_SUCCESS || res[i].workspaceSize > WORKSPACE_BYTES ||
+            known_algo(c, *n, &res[i].algo))
+            continue;
+        gemm_candidate *cand = &c[*n];
+        size_t written = 0;
+        memset(cand, 0, sizeof *cand);
+        cand->algo = res[i].algo;
+        cand->rank = *n;
+        cand->splitk = 1;
+        cand->us = -1.0f;
+        SEAM_CUBLAS_CHECK(cublasLtMatmulAlgoConfigGetAttribute(&cand->algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
+                                                               &cand->splitk, sizeof cand->splitk, &written));
+        (*n)++;
+    }
+    return SEAM_OK;
+}
+
+/* The usable results of both heuristic passes at `rows`, in the heuristic's order: without
+ * split-K reduction first, then with any scheme. */
+static seam_status gather_candidates(demo_gemm_state *st, const gemm_key *k, int rows, gemm_candidate *c, int *n) {
+    gemm_descs g;
+    SEAM_TRY(make_descs(&g, k, rows));
+    *n = 0;
+    SEAM_TRY(heuristic_pass(st, &g, k, CUBLASLT_REDUCTION_SCHEME_NONE, c, n));
+    SEAM_TRY(heuristic_pass(st, &g, k, CUBLASLT_REDUCTION_SCHEME_MASK, c, n));
+    if (*n == 0)
+        return seam_fail(SEAM_ERR_UNSUPPORTED, "demo_gemm",
+                         "cuBLASLt has no algorithm for out=%lld in=%lld batch=%lld rows=%d (x align %d, y align %d)",
+                         (long long)k->out, (long long)k->in, (long long)k->batch, rows, k->align_x, k->align_y);
+    return SEAM_OK;
+}
+
+/* The first of c[0..n) without split-K, or -1. */
+static int first_unsplit(const gemm_candidate *c, int n) {
+    for (int i = 0; i < n; i++)
+        if (c[i].splitk <= 1) return i;
+    return -1;
+}
+
 /* The heuristic's first algorithm for this problem at `rows`: without split-K when cuBLASLt
  * offers one (*relaxed = 0), else its first choice of any kind (*relaxed = 1: the problem
  * cannot be expected to be row-invariant). */
 static seam_status pick_algo(demo_gemm_state *st, const gemm_key *k, int rows, cublasLtMatmulAlgo_t *algo,
                              int *relaxed) {
-    gemm_descs g;
-    SEAM_TRY(make_descs(&g, k, rows));
-    for (int pass = 0; pass < 2; pass++) {
-        cublasLtMatmulPreferenceOpaque_t pref;
-        uint64_t ws = WORKSPACE_BYTES;
-        uint32_t scheme = pass == 0 ? CUBLASLT_REDUCTION_SCHEME_NONE : CUBLASLT_REDUCTION_SCHEME_MASK;
-        uint32_t align_a = 256, align_b = (uint32_t)k->align_x, align_d = (uint32_t)k->align_y;
-        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceInit(&pref));
-        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
-        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &scheme, sizeof scheme));
-        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a, sizeof align_a));
-        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b, sizeof align_b));
-        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_d, sizeof align_d));
-        SEAM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d, sizeof align_d));
-        cublasLtMatmulHeuristicResult_t res[8];
-        int found = 0;
-        cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(st->handle, &g.op, &g.a, &g.b, &g.d, &g.d, &pref, 8, res, &found);
-        if (hs == CUBLAS_STATUS_NOT_SUPPORTED) found = 0; /* nothing for these preferences */
-        else SEAM_CUBLAS_CHECK(hs);
-        for (int i = 0; i < found; i++) {
-            int32_t splitk = 1;
-            size_t written = 0;
-            if (res[i].state != CUBLAS_STATUS_SUCCESS) continue;
-            SEAM_CUBLAS_CHECK(cublasLtMatmulAlgoConfigGetAttribute(&res[i].algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
-                                                                   &splitk, sizeof splitk, &written));
-            if (pass == 1 || splitk <= 1) {
-                *algo = res[i].algo;
-                *relaxed = pass;
-                return SEAM_OK;
-            }
-        }
-    }
-    return seam_fail(SEAM_ERR_UNSUPPORTED, "demo_gemm",
-                     "cuBLASLt has no algorithm for out=%lld in=%lld batch=%lld rows=%d (x align %d, y align %d)",
-                     (long long)k->out, (long long)k->in, (long long)k->batch, rows, k->align_x, k->align_y);
+    gemm_candidate c[MAX_CANDIDATES];
+    int n = 0;
+    SEAM_TRY(gather_candidates(st, k, rows, c, &n));
+    int i = first_unsplit(c, n);
+    *relaxed = i < 0;
+    *algo = c[i < 0 ? 0 : i].algo;
+    return SEAM_OK;
 }
 
+/* ---- autotuning (eager first calls only: it synchronizes) ---------------------------------- */
+
+static int by_value(const void *a, const void *b) {
+    float p = *(const float *)a, q = *(const float *)b;
+    return (p > q) - (p < q);
+}
+
+/* Timed candidates first, fastest first; ties and the untimed in the heuristic's order. */
+static int by_time(const void *a, const void *b) {
+    const gemm_candidate *p = a, *q = b;
+    if ((p->us < 0) != (q->us < 0)) return p->us < 0 ? 1 : -1;
+    if (p->us != q->us) return p->us < q->us ? -1 : 1;
+    return p->rank - q->rank;
+}
+
+/* The median time of algo in microseconds. The warm-up loads the kernel's module (lazy
+ * loading) and keeps the GPU busy while the timed calls are queued behind it, so the event
+ * intervals measure kernels rather than the host's launch cost (except for kernels shorter
+ * than that cost, which all come out about equal). Weights that fit in L2 (50 MB on an H200)
+ * stay there between the calls, unlike in a forward that streams every layer's weights, so
+ * the times are optimistic for every candidate. */
+static seam_status time_algo(demo_gemm_state *st, gemm_descs *g, const cublasLtMatmulAlgo_t *algo, const gemm_io *io,
+                             float *us) {
+    SEAM_TRY(run_algo(st, g, algo, io, io->y));
+    SEAM_CUDA_CHECK(cudaEventRecord(st->events[0], io->stream));
+    for (int i = 0; i < TIMED_CALLS; i++) {
+        SEAM_TRY(run_algo(st, g, algo, io, io->y));
+        SEAM_CUDA_CHECK(cudaEventRecord(st->events[i + 1], io->stream));
+    }
+    SEAM_CUDA_CHECK(cudaEventSynchronize(st->events[TIMED_CALLS]));
+    float ms[TIMED_CALLS];
+    for (int i = 0; i < TIMED_CALLS; i++)
+        SEAM_CUDA_CHECK(cudaEventElapsedTime(&ms[i], st->events[i], st->events[i + 1]));
+    qsort(ms, TIMED_CALLS, sizeof ms[0], by_value);
+    *us = 1000.0f * ms[TIMED_CALLS / 2];
+    return SEAM_OK;
+}
+
+/* The row count of the probe's second GEMM (3/4 of rows), or 0 where it cannot run: a single
+ * row, or no room in the probe buffer. */
+static int probe_rows_for(const demo_gemm_state *st, const gemm_key *k, int rows, int64_t y_off) {
+    int r2 = rows * 3 / 4;
+    size_t need = ((size_t)r2 * (size_t)k->y_ld + (size_t)y_off) * 2;
+    return r2 >= 1 && st->probe && need <= st->probe_bytes ? r2 : 0;
+}
+
+/* The row-invariance probe of one algorithm: the GEMM at `rows` (g) into y and at r2 rows
+ * (g2) into the probe buffer, then the values of the shared rows that differ bit for bit
+ * (0: invariant here). Synchronizes. */
+static seam_status probe_algo(demo_gemm_state *st, const gemm_key *k, gemm_descs *g, gemm_descs *g2, int r2,
+                              const cublasLtMatmulAlgo_t *algo, const gemm_io *io, unsigned long long *differing) {
+    uint16_t *py = (uint16_t *)st->probe + io->y_off;
+    SEAM_TRY(run_algo(st, g, algo, io, io->y));
+    SEAM_TRY(run_algo(st, g2, algo, io, py));
+    SEAM_TRY(demo_count_differing(io->y, py, r2, k->y_ld, (int)k->batch, k->y_bstride, (int)k->out, st->probe_count,
+                                  (seam_stream)io->stream));
+    SEAM_CUDA_CHECK(cudaMemcpyAsync(differing, st->probe_count, sizeof *differing, cudaMemcpyDeviceToHost, io->stream));
+    SEAM_CUDA_CHECK(cudaStreamSynchronize(io->stream));
+    return SEAM_OK;
+}
+
+/* Times every candidate cuBLASLt accepts at `rows` (and at the probe's row count when the
+ * probe can run), sorts c fastest first and sets *win to the one to keep: the fastest that
+ * passes the probe; else the fastest without split-K, else the fastest. With nothing timed,
+ * c stays in the heuristic's order and *win is its first choice without split-K. */
+static seam_status autotune(demo_gemm_state *st, const gemm_key *k, int rows, gemm_candidate *c, int n,
+                            const gemm_io *io, int *win) {
+    gemm_descs g, g2;
+    int r2 = probe_rows_for(st, k, rows, io->y_off), timed = 0;
+    SEAM_TRY(make_descs(&g, k, rows));
+    if (r2) SEAM_TRY(make_descs(&g2, k, r2));
+    for (int i = 0; i < n; i++) {
+        if (!algo_fits(st, &g, &c[i].algo) || (r2 && !algo_fits(st, &g2, &c[i].algo))) continue;
+        SEAM_TRY(time_algo(st, &g, &c[i].algo, io, &c[i].us));
+        timed++;
+    }
+    qsort(c, (size_t)n, sizeof *c, by_time);
+    for (int i = 0; r2 && i < timed; i++) {
+        SEAM_TRY(probe_algo(st, k, &g, &g2, r2, &c[i].algo, io, &c[i].differing));
+        c[i].probed = 1;
+        if (c[i].differing == 0) {
+            *win = i;
+            return SEAM_OK;
+        }
+    }
+    int u = first_unsplit(c, timed ? timed : n);
+    *win = u >= 0 ? u : 0;
+    return SEAM_OK;
+}
+
+/* Which candidate autotuning kept and its time against the heuristic's first choice without
+ * split-K (log level info: SEAM_LOG=info); counted when they differ. */
+static seam_status report_tuning(demo_gemm_state *st, const gemm_key *k, int rows, const gemm_candidate *c, int n,
+                                 int win, int heuristic_rank) {
+    int32_t id = -1;
+    size_t written = 0;
+    SEAM_CUBLAS_CHECK(cublasLtMatmulAlgoConfigGetAttribute(&c[win].algo, CUBLASLT_ALGO_CONFIG_ID, &id, sizeof id,
+                                                           &written));
+    char base[64] = "none";
+    for (int i = 0; i < n; i++) {
+        if (c[i].rank != heuristic_rank) continue;
+        if (c[i].us >= 0) snprintf(base, sizeof base, "#%d, %.1f us", c[i].rank, c[i].us);
+        else snprintf(base, sizeof base, "#%d, not timed", c[i].rank);
+    }
+    if (c[win].rank != heuristic_rank) st->autotuned++;
+    seam_log(SEAM_LOG_INFO, "demo_gemm: out=%lld in=%lld batch=%lld rows=%d: kept #%d of %d (algo %d, split-K %d, "
+             "%s) at %.1f us; the heuristic's first choice without split-K: %s", (long long)k->out, (long long)k->in,
+             (long long)k->batch, rows, c[win].rank, n, (int)id, (int)c[win].splitk,
+             !c[win].probed ? "unprobed" : c[win].differing ? "not row-invariant" : "row-invariant", c[win].us, base);
+    return SEAM_OK;
+}
+
+static void mark_fallback(demo_gemm_state *st, gemm_problem *p) {
+    if (!p->fallback) st->fallbacks++;
+    p->fallback = 1;
+}
+
+/* Counts and explains a kept algorithm that is not expected to be row-invariant. */
+static void account_choice(demo_gemm_state *st, gemm_problem *p, const gemm_candidate *kept, int rows) {
+    const gemm_key *k = &p->key;
+    if (kept->probed && kept->differing) {
+        seam_log(SEAM_LOG_WARN, "demo_gemm: out=%lld in=%lld batch=%lld: %llu values differ between %d and %d rows: "
+                 "this GEMM is not row-invariant", (long long)k->out, (long long)k->in, (long long)k->batch,
+                 kept->differing, rows, rows * 3 / 4);
+        st->probe_failures++;
+    } else if (!kept->probed && kept->splitk > 1) {
+        seam_log(SEAM_LOG_WARN, "demo_gemm: out=%lld in=%lld batch=%lld: no usable algorithm without split-K; rows "
+                 "may differ between row counts", (long long)k->out, (long long)k->in, (long long)k->batch);
+    } else {
+        return;
+    }
+    mark_fallback(st, p);
+}
+
+/* A new problem's algorithm: autotuned on an eager call, the heuristic's alone during capture
+ * (timing and probing synchronize). */
+static seam_status choose_algo(demo_gemm_state *st, gemm_problem *p, int rows, const gemm_io *io) {
+    gemm_candidate c[MAX_CANDIDATES];
+    int n = 0;
+    SEAM_TRY(gather_candidates(st, &p->key, st->max_rows, c, &n));
+    int heuristic = first_unsplit(c, n); /* also its rank: c is in the heuristic's order */
+    int win = heuristic >= 0 ? heuristic : 0;
+    enum cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
+    SEAM_CUDA_CHECK(cudaStreamIsCapturing(io->stream, &cap));
+    if (cap == cudaStreamCaptureStatusNone) SEAM_TRY(autotune(st, &p->key, rows, c, n, io, &win));
+    if (c[win].us >= 0) SEAM_TRY(report_tuning(st, &p->key, rows, c, n, win, heuristic));
+    p->algo = c[win].algo;
+    account_choice(st, p, &c[win], rows);
+    return SEAM_OK;
+}
+
+/* The problem with key k. A new one (*fresh = 1) takes the next free slot but counts only
+ * once the caller has chosen its algorithm, so a failed choice leaves no entry. */
 static seam_status find_problem(demo_gemm_state *st, const gemm_key *k, gemm_problem **out, int *fresh) {
     *fresh = 0;
     for (int i = 0; i < st->num_problems; i++)
@@ -215,71 +466,25 @@ static seam_status find_problem(demo_gemm_state *st, const gemm_key *k, gemm_pro
     gemm_problem *p = &st->problems[st->num_problems];
     memset(p, 0, sizeof *p);
     p->key = *k;
-    int relaxed = 0;
-    SEAM_TRY(pick_algo(st, k, st->max_rows, &p->algo, &relaxed));
-    if (relaxed) {
-        seam_log(SEAM_LOG_WARN, "demo_gemm: out=%lld in=%lld batch=%lld: no algorithm without split-K; rows may "
-                 "differ between row counts", (long long)k->out, (long long)k->in, (long long)k->batch);
-        p->fallback = 1;
-        st->fallbacks++;
-    }
-    st->num_problems++;
     *out = p;
     *fresh = 1;
     return SEAM_OK;
 }
 
 /* D = A^T B for `rows` rows with the problem's algorithm for that row count. */
-static seam_status matmul(demo_gemm_state *st, gemm_problem *p, const gemm_key *k, int rows, const void *w,
-                          const void *x, void *y, cudaStream_t stream) {
+static seam_status matmul(demo_gemm_state *st, gemm_problem *p, int rows, const gemm_io *io) {
     gemm_descs g;
-    SEAM_TRY(make_descs(&g, k, rows));
+    SEAM_TRY(make_descs(&g, &p->key, rows));
     if (p->checked_rows != rows) {
-        cublasLtMatmulHeuristicResult_t r;
-        cublasStatus_t b = cublasLtMatmulAlgoCheck(st->handle, &g.op, &g.a, &g.b, &g.d, &g.d, &p->algo, &r);
-        p->checked_ok = b == CUBLAS_STATUS_SUCCESS && r.workspaceSize <= WORKSPACE_BYTES;
+        p->checked_ok = algo_fits(st, &g, &p->algo);
         if (!p->checked_ok) {
             int relaxed = 0;
-            SEAM_TRY(pick_algo(st, k, rows, &p->own, &relaxed));
-            if (!p->fallback) st->fallbacks++;
-            p->fallback = 1;
+            SEAM_TRY(pick_algo(st, &p->key, rows, &p->own, &relaxed));
+            mark_fallback(st, p);
         }
         p->checked_rows = rows;
     }
-    const float alpha = 1.0f, beta = 0.0f;
-    SEAM_CUBLAS_CHECK(cublasLtMatmul(st->handle, &g.op, &alpha, w, &g.a, x, &g.b, &beta, y, &g.d, y, &g.d,
-                                     p->checked_ok ? &p->algo : &p->own, st->workspace, WORKSPACE_BYTES, stream));
-    return SEAM_OK;
-}
-
-/* The row-invariance probe of a new problem (eager calls only: it synchronizes): the GEMM
- * at `rows` into y and at 3/4 of the rows into the probe buffer (same layout), then the
- * shared rows compared bit for bit. */
-static seam_status probe_rows(demo_gemm_state *st, gemm_problem *p, const gemm_key *k, int rows, const void *w,
-                              const void *x, void *y, int64_t y_off, cudaStream_t stream) {
-    int r2 = rows * 3 / 4;
-    size_t need = ((size_t)r2 * (size_t)k->y_ld + (size_t)y_off) * 2;
-    if (r2 < 1 || !st->probe || need > st->probe_bytes) return SEAM_OK;
-    enum cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
-    SEAM_CUDA_CHECK(cudaStreamIsCapturing(stream, &cap));
-    if (cap != cudaStreamCaptureStatusNone) return SEAM_OK;
-    uint16_t *py = (uint16_t *)st->probe + y_off;
-    SEAM_TRY(matmul(st, p, k, rows, w, x, y, stream));
-    SEAM_TRY(matmul(st, p, k, r2, w, x, py, stream));
-    SEAM_TRY(demo_count_differing(y, py, r2, k->y_ld, (int)k->batch, k->y_bstride, (int)k->out, st->probe_count,
-                                  (seam_stream)stream));
-    unsigned long long differing = 0;
-    SEAM_CUDA_CHECK(cudaMemcpyAsync(&differing, st->probe_count, sizeof differing, cudaMemcpyDeviceToHost, stream));
-    SEAM_CUDA_CHECK(cudaStreamSynchronize(stream));
-    if (differing) {
-        seam_log(SEAM_LOG_WARN, "demo_gemm: out=%lld in=%lld batch=%lld: %llu values differ between %d and %d rows: "
-                 "this GEMM is not row-invariant", (long long)k->out, (long long)k->in, (long long)k->batch,
-                 differing, rows, r2);
-        if (!p->fallback) st->fallbacks++;
-        p->fallback = 1;
-        st->probe_failures++;
-    }
-    return SEAM_OK;
+    return run_algo(st, &g, p->checked_ok ? &p->algo : &p->own, io, io->y);
 }
 
 seam_status demo_gemm_run(const seam_op_call *c, seam_context *ctx, seam_stream stream) {
@@ -291,16 +496,23 @@ seam_status demo_gemm_run(const seam_op_call *c, seam_context *ctx, seam_stream 
     if (rows > st->max_rows)
         return seam_fail(SEAM_ERR_INVALID_ARG, "demo_gemm", "%d rows exceed max_rows=%d", rows, st->max_rows);
     const seam_tensor *x = seam_op_tensor(c, DEMO_GEMM_X), *w = seam_op_tensor(c, DEMO_GEMM_W), *y = seam_op_tensor(c, DEMO_GEMM_Y);
-    const uint16_t *xp = (const uint16_t *)x->data + seam_op_int(c, DEMO_GEMM_X_OFF);
-    uint16_t *yp = (uint16_t *)y->data + seam_op_int(c, DEMO_GEMM_Y_OFF);
+    int64_t y_off = seam_op_int(c, DEMO_GEMM_Y_OFF);
+    gemm_io io = {.w = w->data,
+                  .x = (const uint16_t *)x->data + seam_op_int(c, DEMO_GEMM_X_OFF),
+                  .y = (uint16_t *)y->data + y_off,
+                  .y_off = y_off,
+                  .stream = (cudaStream_t)stream};
     gemm_key k;
     memset(&k, 0, sizeof k); /* padding bytes take part in the memcmp key */
     problem_shape(c, &k);
-    k.align_x = align_of((uintptr_t)xp, k.x_ld, k.x_bstride);
-    k.align_y = align_of((uintptr_t)yp, k.y_ld, k.y_bstride);
+    k.align_x = align_of((uintptr_t)io.x, k.x_ld, k.x_bstride);
+    k.align_y = align_of((uintptr_t)io.y, k.y_ld, k.y_bstride);
     gemm_problem *p = NULL;
     int fresh = 0;
     SEAM_TRY(find_problem(st, &k, &p, &fresh));
-    if (fresh) SEAM_TRY(probe_rows(st, p, &k, rows, w->data, xp, yp, seam_op_int(c, DEMO_GEMM_Y_OFF), (cudaStream_t)stream));
-    return matmul(st, p, &k, rows, w->data, xp, yp, (cudaStream_t)stream);
+    if (fresh) {
+        SEAM_TRY(choose_algo(st, p, rows, &io));
+        st->num_problems++;
+    }
+    return matmul(st, p, rows, &io);
 }

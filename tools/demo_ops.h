@@ -4,11 +4,12 @@
  *   demo_gemm          capturable  cuBLASLt bf16 GEMM (fp32 accumulate), optionally batched
  *                                  over heads: y[t, b, y_off + o] = sum_i w[b, o, i] *
  *                                  x[t, b, x_off + i] (b = 0 for an unbatched [out, in] w).
- *                                  One algorithm per problem, chosen once for the largest row
- *                                  count without split-K reduction, then used for every row
- *                                  count, so a row's result does not depend on how many rows
- *                                  the call has (eager at the real count == replay at the
- *                                  bucket, bit for bit).
+ *                                  One algorithm per problem, chosen once among the
+ *                                  heuristic's candidates for the largest row count (autotuned:
+ *                                  the fastest that passes a row-invariance probe), then used
+ *                                  for every row count, so a row's result does not depend on
+ *                                  how many rows the call has (eager at the real count ==
+ *                                  replay at the bucket, bit for bit).
  *   demo_copy_rows     capturable  y[t] = x[t] (an async device-to-device copy)
  *   demo_copy_heads    capturable  dst[t, h, dst_off + j] = src[t, h, src_off + j], j < width
  *   demo_silu_mul      capturable  y[t, i] = silu(x[t, i]) * x[t, I + i], x = [gate | up]
@@ -32,10 +33,12 @@ extern "C" {
 
 /* The GEMM op's state: cuBLASLt handle, workspace and the per-problem algorithm cache.
  * Created on the current device; max_rows is the largest row count calls will have (the
- * algorithm is chosen for it). probe_bytes (>= the largest output a call writes, or 0 to
- * skip the probe) sizes the buffer of the row-invariance probe: the first eager call of a
- * problem also runs it at 3/4 of its rows and compares the shared rows bit for bit; a
- * difference counts the problem as a fallback (see demo_gemm_fallbacks). */
+ * candidates are the heuristic's for it). The first eager call of a problem times the
+ * candidates at its row count and tries them fastest first against the row-invariance
+ * probe: the GEMM also at 3/4 of its rows, the shared rows compared bit for bit; the first
+ * that passes is kept. probe_bytes (>= the largest output a call writes, or 0 to skip the
+ * probe) sizes the probe's buffer; without the probe the fastest candidate without split-K
+ * is kept. When none passes, the problem counts as a fallback (see demo_gemm_fallbacks). */
 typedef struct demo_gemm_state demo_gemm_state;
 
 seam_status demo_gemm_state_create(demo_gemm_state **out, int max_rows, size_t probe_bytes);
@@ -46,6 +49,9 @@ int demo_gemm_fallbacks(const demo_gemm_state *st);
 /* Problems the probe found not row-invariant (included in the fallbacks). */
 int demo_gemm_probe_failures(const demo_gemm_state *st);
 int demo_gemm_problems(const demo_gemm_state *st);
+/* Problems whose autotuned algorithm is not the heuristic's first choice without split-K
+ * (SEAM_LOG=info logs each problem's choice and both times). */
+int demo_gemm_autotuned(const demo_gemm_state *st);
 
 /* demo_gemm's arguments: x, w, y, then the element offsets and per-head strides. */
 enum demo_gemm_arg {
