@@ -766,9 +766,10 @@ int main(int argc, char **argv) {
                r->stats.build_ms, (double)r->stats.arena_bytes / (1 << 20));
     }
     printf("(%d forwards each after %d warm-up; latency = CUDA events around set_batch + seam_graph_run; host ms = "
-           "CPU time of those calls; replay at %d tokens for %d real; %d buckets captured; %d GEMM problems, %d not "
-           "row-invariant, %d of them found by the probe)\n", o.iters, o.warmup, res[1].dispatch.padded_tokens,
-           b.tokens, res[1].stats.num_buckets, demo_gemm_problems(gemm), gemm_fallbacks, demo_gemm_probe_failures(gemm));
+           "CPU time of those calls; replay at %d tokens for %d real; %d buckets captured; %d GEMM problems, %d "
+           "autotuned away from cuBLASLt's first choice, %d not row-invariant, %d of them found by the probe)\n",
+           o.iters, o.warmup, res[1].dispatch.padded_tokens, b.tokens, res[1].stats.num_buckets,
+           demo_gemm_problems(gemm), demo_gemm_autotuned(gemm), gemm_fallbacks, demo_gemm_probe_failures(gemm));
 
     if (o.json) {
         FILE *f = fopen(o.json, "w");
@@ -791,8 +792,8 @@ int main(int argc, char **argv) {
                 fprintf(f, ", \"%s\": {\"differing\": %zu, \"max_abs\": %.6g, \"mean_abs\": %.6g, "
                            "\"first_differing_cache_set\": %d}", mode_names[mode], ag[mode].differing, ag[mode].max_abs,
                         ag[mode].mean_abs, first_diff[mode]);
-            fprintf(f, ", \"gemm_problems\": %d, \"gemm_not_row_invariant\": %d", demo_gemm_problems(gemm),
-                    gemm_fallbacks);
+            fprintf(f, ", \"gemm_problems\": %d, \"gemm_autotuned\": %d, \"gemm_not_row_invariant\": %d",
+                    demo_gemm_problems(gemm), demo_gemm_autotuned(gemm), gemm_fallbacks);
             fprintf(f, "},\n  \"iters\": %d,\n  \"modes\": [\n", o.iters);
             for (int mode = 0; mode < NUM_MODES; mode++) {
                 const mode_result *r = &res[mode];
