@@ -10,7 +10,8 @@
 # wheel; a prebuilt module in .device/fi-jit.tar.xz is used when present), uses it in the
 # peer benchmark if it finished in time, and returns the cache as fi-jit.tar.xz when it was
 # built here. PROFILE_DEMO="decode prefill nextn" times each kernel of the demo's eager
-# forwards under ncu (tools/ncu_kernel_times.py: per-kernel time per forward); PATH@NAME
+# forwards under ncu (tools/ncu_kernel_times.py: per-kernel time per forward; DEMO_LOG=info
+# logs the demo GEMM's autotuning in the prefill and decode runs); PATH@NAME
 # profiles the AB_BUILDS build NAME. STAMPS="ROWSxL ..." builds the top-k phase timeline
 # (-DSEAM_TOPK_STAMPS) and prints, per shape and radix mode, when each CTA started, ended
 # pass 1's read, the threshold levels and the row.
@@ -75,9 +76,9 @@ ab_bench() { # name tool args...: each AB_BUILDS build's tools/TOOL, when NAME i
 }
 ab_bench topk seam-bench-topk --quick
 bench graph 40 $B/seam-bench-graph --json $J/graph.json
-bench demo 60 $B/seam-demo --json $J/demo.json
+bench demo 60 env SEAM_LOG=${DEMO_LOG:-warn} $B/seam-demo --json $J/demo.json
 ab_bench demo seam-demo
-bench demo-decode 40 $B/seam-demo --decode --json $J/demo_decode.json
+bench demo-decode 40 env SEAM_LOG=${DEMO_LOG:-warn} $B/seam-demo --decode --json $J/demo_decode.json
 ab_bench demo-decode seam-demo --decode
 bench demo-nextn 40 $B/seam-demo --next-n 4 --json $J/demo_nextn4.json
 ab_bench demo-nextn seam-demo --next-n 4
