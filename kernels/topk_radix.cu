@@ -110,11 +110,13 @@ constexpr int kSpecMinLen = 65536;     /* ... used for rows at least this long (
 
 /* Phase timeline, a diagnostic build only (-Dcuda_args=-DSEAM_TOPK_STAMPS): thread 0 of each
  * of the first kStampCtas CTAs records %globaltimer at the start, after pass 1's read, after
- * the threshold levels and at the end; a process-exit hook prints the last launch's spread
+ * the threshold levels, after pass 2, after the candidate levels and at the end; a
+ * process-exit hook prints the last launch's spread
  * (tools/gpu-run.sh STAMPS). Compiled out otherwise. */
 #ifdef SEAM_TOPK_STAMPS
 constexpr int kStampCtas = 1024;
-__device__ unsigned long long g_topk_stamps[kStampCtas][4];
+constexpr int kStampPhases = 6;
+__device__ unsigned long long g_topk_stamps[kStampCtas][kStampPhases];
 __device__ __forceinline__ void topk_stamp(int phase) {
     if (threadIdx.x == 0 && blockIdx.x < kStampCtas) {
         unsigned long long t;
@@ -586,6 +588,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         } else if (!spec_done) {
             for_each_elem<kVec>(x, lo, hi, split);
         }
+        topk_stamp(3);
         cluster_sync();
         if (rank == 0) {
             /* Remaining levels over the candidates (those still in the race match the
@@ -629,6 +632,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             });
         }
         cluster_sync();
+        topk_stamp(4);
     } else {
         /* The threshold is the full key: one last pass selects. */
         const uint32_t T = prefix;
@@ -705,7 +709,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             }
         }
     }
-    topk_stamp(3);
+    topk_stamp(5);
     if constexpr (S > 1) { /* peers may still read our shared memory */
         if (!exit_arrived) cluster_arrive();
         cluster_wait();
@@ -827,7 +831,7 @@ radix_shape radix_pick_shape(int rows, int stride, int deterministic) {
 /* At process exit: the last launch's phases, per CTA (us from the kernel's first start):
  * the spread of starts, of pass 1's end, of the levels' end and of the ends. */
 void print_stamps() {
-    static unsigned long long t[kStampCtas][4];
+    static unsigned long long t[kStampCtas][kStampPhases];
     if (cudaDeviceSynchronize() != cudaSuccess ||
         cudaMemcpyFromSymbol(t, g_topk_stamps, sizeof t) != cudaSuccess) {
         fprintf(stderr, "topk stamps: could not read them back\n");
@@ -836,22 +840,26 @@ void print_stamps() {
     unsigned long long t0 = ~0ull;
     int n = 0;
     for (int c = 0; c < kStampCtas && t[c][0]; c++, n++) t0 = t[c][0] < t0 ? t[c][0] : t0;
-    static const char *names[4] = {"start", "pass 1 read", "levels", "end"};
-    fprintf(stderr, "topk stamps: %d CTAs of the last launch (us after the first start)\n", n);
-    for (int ph = 0; ph < 4 && n; ph++) {
-        double v[kStampCtas];
+    static const char *names[kStampPhases] = {"start", "pass 1 read", "levels", "pass 2", "candidates", "end"};
+    fprintf(stderr, "topk stamps: %d CTAs of the last launch (us after the first start; per phase: its end, "
+            "and its length per CTA)\n", n);
+    for (int ph = 0; ph < kStampPhases && n; ph++) {
+        double v[kStampCtas], d[kStampCtas];
         int m = 0;
-        for (int c = 0; c < n; c++)
-            if (t[c][ph] >= t0) v[m++] = (double)(t[c][ph] - t0) * 1e-3;
+        for (int c = 0; c < n; c++) {
+            if (t[c][ph] < t0) continue;
+            int prev = ph - 1;
+            while (prev > 0 && t[c][prev] < t0) prev--; /* a phase this row skipped */
+            v[m] = (double)(t[c][ph] - t0) * 1e-3;
+            d[m++] = ph ? (double)(t[c][ph] - t[c][prev]) * 1e-3 : 0.0;
+        }
         std::sort(v, v + m);
+        std::sort(d, d + m);
         if (m)
-            fprintf(stderr, "  %-12s n %4d  min %7.1f  p10 %7.1f  p50 %7.1f  p90 %7.1f  max %7.1f\n",
-                    names[ph], m, v[0], v[m / 10], v[m / 2], v[m * 9 / 10], v[m - 1]);
+            fprintf(stderr, "  %-11s n %4d  end p10 %7.1f p50 %7.1f p90 %7.1f max %7.1f | length p10 %6.1f "
+                    "p50 %6.1f p90 %6.1f\n", names[ph], m, v[m / 10], v[m / 2], v[m * 9 / 10], v[m - 1],
+                    d[m / 10], d[m / 2], d[m * 9 / 10]);
     }
-    for (int c = 0; c < n && c < 1024; c += n / 8 > 0 ? n / 8 : 1)
-        fprintf(stderr, "  CTA %4d: start %7.1f  read %7.1f  levels %7.1f  end %7.1f\n", c,
-                (t[c][0] - t0) * 1e-3, t[c][1] >= t0 ? (t[c][1] - t0) * 1e-3 : -1.0,
-                t[c][2] >= t0 ? (t[c][2] - t0) * 1e-3 : -1.0, (t[c][3] - t0) * 1e-3);
 }
 #endif
 
@@ -860,7 +868,7 @@ seam_status radix_launch(const seam_topk_args *a, const radix_shape &sh, cudaStr
 #ifdef SEAM_TOPK_STAMPS
     static std::atomic<int> hooked{0};
     if (!hooked.exchange(1)) atexit(print_stamps);
-    static const unsigned long long zeros[kStampCtas][4] = {};
+    static const unsigned long long zeros[kStampCtas][kStampPhases] = {};
     SEAM_CUDA_CHECK(cudaMemcpyToSymbolAsync(g_topk_stamps, zeros, sizeof zeros, 0, cudaMemcpyHostToDevice, stream));
 #endif
     auto kernel = topk_radix_kernel<S, DET, SHORT>;

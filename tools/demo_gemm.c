@@ -25,7 +25,7 @@
  * 30-token decode on an H200 it took a 64x256-tile kernel that launches a handful of CTAs and
  * ran 166 us where reading the weights takes 5-10 us. So the first eager call times every
  * candidate (up to 8 from each heuristic pass: without split-K, then with any reduction) at
- * its own row count and keeps the fastest that passes the probe. Split-K is allowed because
+ * its own row count, with a cold L2 (time_algo), and keeps the fastest that passes the probe. Split-K is allowed because
  * one algorithm config fixes the split count and cuBLASLt's reduction order, so a row's bits
  * should not depend on M; the probe checks rather than trusts that. Where no candidate
  * passes, the fastest without split-K is kept and counted as a fallback; where the probe
@@ -74,7 +74,9 @@ struct demo_gemm_state {
     void *probe;                         /* row-invariance probe output, probe_bytes */
     size_t probe_bytes;
     unsigned long long *probe_count;     /* device */
-    cudaEvent_t events[TIMED_CALLS + 1]; /* autotuning: around each timed call */
+    cudaEvent_t events[2 * TIMED_CALLS]; /* autotuning: before and after each timed call */
+    void *flush;                         /* autotuning: written before each timed call */
+    size_t flush_bytes;                  /* twice the L2 cache */
     gemm_problem problems[MAX_PROBLEMS];
 };
 
@@ -86,7 +88,12 @@ static seam_status state_init(demo_gemm_state *st, size_t probe_bytes) {
         st->probe_bytes = probe_bytes;
         SEAM_CUDA_CHECK(cudaMalloc((void **)&st->probe_count, sizeof *st->probe_count));
     }
-    for (int i = 0; i <= TIMED_CALLS; i++) SEAM_CUDA_CHECK(cudaEventCreate(&st->events[i]));
+    for (int i = 0; i < 2 * TIMED_CALLS; i++) SEAM_CUDA_CHECK(cudaEventCreate(&st->events[i]));
+    int dev = 0, l2 = 0;
+    SEAM_CUDA_CHECK(cudaGetDevice(&dev));
+    SEAM_CUDA_CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev));
+    st->flush_bytes = 2 * (size_t)(l2 > 0 ? l2 : 64 << 20);
+    SEAM_CUDA_CHECK(cudaMalloc(&st->flush, st->flush_bytes));
     return SEAM_OK;
 }
 
@@ -109,10 +116,10 @@ seam_status demo_gemm_state_create(demo_gemm_state **out, int max_rows, size_t p
 seam_status demo_gemm_state_destroy(demo_gemm_state *st) {
     if (!st) return SEAM_OK;
     seam_status s = SEAM_OK;
-    void *bufs[3] = {st->workspace, st->probe, st->probe_count};
-    for (int i = 0; i < 3; i++)
+    void *bufs[4] = {st->workspace, st->probe, st->probe_count, st->flush};
+    for (int i = 0; i < 4; i++)
         if (bufs[i]) SEAM_CUDA_KEEP_FIRST(s, cudaFree(bufs[i]));
-    for (int i = 0; i <= TIMED_CALLS; i++)
+    for (int i = 0; i < 2 * TIMED_CALLS; i++)
         if (st->events[i]) SEAM_CUDA_KEEP_FIRST(s, cudaEventDestroy(st->events[i]));
     if (st->handle) {
         cublasStatus_t b = cublasLtDestroy(st->handle);
@@ -316,24 +323,26 @@ static int by_time(const void *a, const void *b) {
     return p->rank - q->rank;
 }
 
-/* The median time of algo in microseconds. The warm-up loads the kernel's module (lazy
- * loading) and keeps the GPU busy while the timed calls are queued behind it, so the event
- * intervals measure kernels rather than the host's launch cost (except for kernels shorter
- * than that cost, which all come out about equal). Weights that fit in L2 (50 MB on an H200)
- * stay there between the calls, unlike in a forward that streams every layer's weights, so
- * the times are optimistic for every candidate. */
+/* The median time of algo in microseconds, each call with a cold L2. A forward streams every
+ * layer's weights from HBM, so weights left in L2 by the previous call would flatter kernels
+ * with little memory parallelism (run B, H200: a split-K kernel of 256 one-warp CTAs timed
+ * 16.7 us warm and ran 85 us in the forward). Writing twice the L2 before each call evicts
+ * them; the write also keeps the GPU busy while the call is queued, so the events around it
+ * time the kernels, not the host's launch cost. The warm-up call loads the kernel's module
+ * (lazy loading). */
 static seam_status time_algo(demo_gemm_state *st, gemm_descs *g, const cublasLtMatmulAlgo_t *algo, const gemm_io *io,
                              float *us) {
     SEAM_TRY(run_algo(st, g, algo, io, io->y));
-    SEAM_CUDA_CHECK(cudaEventRecord(st->events[0], io->stream));
     for (int i = 0; i < TIMED_CALLS; i++) {
+        SEAM_CUDA_CHECK(cudaMemsetAsync(st->flush, i, st->flush_bytes, io->stream));
+        SEAM_CUDA_CHECK(cudaEventRecord(st->events[2 * i], io->stream));
         SEAM_TRY(run_algo(st, g, algo, io, io->y));
-        SEAM_CUDA_CHECK(cudaEventRecord(st->events[i + 1], io->stream));
+        SEAM_CUDA_CHECK(cudaEventRecord(st->events[2 * i + 1], io->stream));
     }
-    SEAM_CUDA_CHECK(cudaEventSynchronize(st->events[TIMED_CALLS]));
+    SEAM_CUDA_CHECK(cudaEventSynchronize(st->events[2 * TIMED_CALLS - 1]));
     float ms[TIMED_CALLS];
     for (int i = 0; i < TIMED_CALLS; i++)
-        SEAM_CUDA_CHECK(cudaEventElapsedTime(&ms[i], st->events[i], st->events[i + 1]));
+        SEAM_CUDA_CHECK(cudaEventElapsedTime(&ms[i], st->events[2 * i], st->events[2 * i + 1]));
     qsort(ms, TIMED_CALLS, sizeof ms[0], by_value);
     *us = 1000.0f * ms[TIMED_CALLS / 2];
     return SEAM_OK;
