@@ -25,8 +25,9 @@
  * 30-token decode on an H200 it took a 64x256-tile kernel that launches a handful of CTAs and
  * ran 166 us where reading the weights takes 5-10 us. So the first eager call times every
  * candidate (up to 8 from each heuristic pass: without split-K, then with any reduction) at
- * its own row count, with a cold L2 (time_algo), and keeps the fastest that passes the probe. Split-K is allowed because
- * one algorithm config fixes the split count and cuBLASLt's reduction order, so a row's bits
+ * its own row count and one less (the slower counts: autotune), with a cold L2 (time_algo),
+ * and keeps the fastest that passes the probe. Split-K is allowed because one algorithm
+ * config fixes the split count and cuBLASLt's reduction order, so a row's bits
  * should not depend on M; the probe checks rather than trusts that. Where no candidate
  * passes, the fastest without split-K is kept and counted as a fallback; where the probe
  * cannot run (a single row, or no room in its buffer), the fastest without split-K is kept
@@ -372,18 +373,26 @@ static seam_status probe_algo(demo_gemm_state *st, const gemm_key *k, gemm_descs
 }
 
 /* Times every candidate cuBLASLt accepts at `rows` (and at the probe's row count when the
- * probe can run), sorts c fastest first and sets *win to the one to keep: the fastest that
+ * probe can run) at `rows` and at rows - 1, and scores it by the slower: one algorithm config
+ * can dispatch a different kernel at a row count that is not a multiple of 8 (run C, H200:
+ * the split-K choice for out=2048 in=5376 ran 14.5 us at 32 rows and a 16x16-tile kernel of
+ * 85 us at the decode batch's 30), and the algorithm is reused at every row count. Sorts c
+ * fastest first and sets *win to the one to keep: the fastest that
  * passes the probe; else the fastest without split-K, else the fastest. With nothing timed,
  * c stays in the heuristic's order and *win is its first choice without split-K. */
 static seam_status autotune(demo_gemm_state *st, const gemm_key *k, int rows, gemm_candidate *c, int n,
                             const gemm_io *io, int *win) {
-    gemm_descs g, g2;
+    gemm_descs g, g2, g_odd;
     int r2 = probe_rows_for(st, k, rows, io->y_off), timed = 0;
     SEAM_TRY(make_descs(&g, k, rows));
     if (r2) SEAM_TRY(make_descs(&g2, k, r2));
+    if (rows > 1) SEAM_TRY(make_descs(&g_odd, k, rows - 1));
     for (int i = 0; i < n; i++) {
         if (!algo_fits(st, &g, &c[i].algo) || (r2 && !algo_fits(st, &g2, &c[i].algo))) continue;
         SEAM_TRY(time_algo(st, &g, &c[i].algo, io, &c[i].us));
+        float odd = 0.0f;
+        if (rows > 1 && algo_fits(st, &g_odd, &c[i].algo)) SEAM_TRY(time_algo(st, &g_odd, &c[i].algo, io, &odd));
+        if (odd > c[i].us) c[i].us = odd;
         timed++;
     }
     qsort(c, (size_t)n, sizeof *c, by_time);
