@@ -187,14 +187,22 @@ __device__ __forceinline__ int warp_alloc(int *ctr, bool flag) {
     return flag ? base + __popc(b & ((1u << lane) - 1u)) : -1;
 }
 
+/* No step-end hook. */
+struct no_step_end {
+    __device__ __forceinline__ void operator()(int, int) const {}
+};
+
 /* Visit every element of the slice [lo, hi) of row x: f(idx, key, ok) is called by all
  * lanes of a warp together (ok false on lanes without an element), so it may use warp
  * collectives. The body is read with 16-byte loads, kVec of them per lane in flight (8 in
  * split rows: 64 KB per CTA, so a decode slice arrives in one or two memory round trips; 4
  * with one CTA per row, where two CTAs per SM already keep HBM busy); the unaligned head and
- * the tail (at most 3 elements each) are one extra step of the last warp. */
-template <int kVec, class F>
-__device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int lo, int hi, F &&f) {
+ * the tail (at most 3 elements each) are one extra step of the last warp. After each step
+ * the warp calls end(first, gap) together: the lane's elements of that step, in the order f
+ * saw them, were j = 0, 1, ... at index first + (j >> 2) * gap + (j & 3) (see step_gather). */
+template <int kVec, class F, class E = no_step_end>
+__device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int lo, int hi, F &&f,
+                                              E &&end = E()) {
     const int n = hi - lo;
     if (n <= 0) return;
     const int lane = lane_id(), warp = threadIdx.x >> 5;
@@ -220,6 +228,7 @@ __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int l
             f(e + 2, seam_topk_key(v[u].z), ok);
             f(e + 3, seam_topk_key(v[u].w), ok);
         }
+        end(lo + head + 4 * (base + lane), 4 * 32);
     }
     if (warp == kWarps - 1) {
         int e = -1;
@@ -228,8 +237,46 @@ __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int l
         bool ok = e >= 0;
         float v = ok ? __ldg(x + e) : 0.0f;
         f(ok ? e : lo, seam_topk_key(v), ok);
+        end(ok ? e : lo, 0);
     }
 }
+
+/* Flagged elements of a warp's for_each_elem steps into a shared buffer, one counter atomic
+ * per warp and step instead of a ballot per element and an atomic per 32 (warp_alloc). Stalls
+ * on warp_alloc's counter atomic were ~45% of pass 1's samples in the single-read gather
+ * (ncu, 256 x 160K, H200). add(flag) per element, in f's order; at the step's end flush
+ * gives the flagged ones consecutive slots from *ctr and calls store(slot, idx) for each
+ * (slots past the buffer are the caller's to drop; *ctr still counts them). */
+struct step_gather {
+    uint32_t mask = 0; /* bit j: the lane's j-th element of this step is flagged */
+    int j = 0;
+    __device__ __forceinline__ void add(bool flag) {
+        mask |= (uint32_t)flag << j;
+        j++;
+    }
+    template <class Store>
+    __device__ __forceinline__ void flush(int *ctr, int first, int gap, Store &&store) {
+        const int lane = lane_id(), mine = __popc(mask);
+        int upto = mine; /* inclusive prefix sum over the lanes */
+#pragma unroll
+        for (int d = 1; d < 32; d <<= 1) {
+            int v = __shfl_up_sync(0xffffffffu, upto, d);
+            if (lane >= d) upto += v;
+        }
+        const int total = __shfl_sync(0xffffffffu, upto, 31);
+        if (total) {
+            int base = 0;
+            if (lane == 31) base = atomicAdd(ctr, total);
+            int slot = __shfl_sync(0xffffffffu, base, 31) + upto - mine;
+            for (uint32_t m = mask; m; m &= m - 1) {
+                const int b = __ffs(m) - 1;
+                store(slot++, first + (b >> 2) * gap + (b & 3));
+            }
+        }
+        mask = 0;
+        j = 0;
+    }
+};
 
 /* Visit [0, n) of a shared-memory array in warp-wide steps (warp w takes elements
  * 32w + 512j + lane): f(i, ok) is called by all lanes of a warp together (ok false past n),
@@ -496,10 +543,23 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             };
             for_each_warp_step(chunk, [&](int i, bool ok) { gather(lo + i, ok ? sample[i] : 0u, ok); });
             __syncthreads(); /* the sample is read before the rest may overwrite it */
-            for_each_elem<kVec>(x, lo + chunk, hi, [&](int idx, uint32_t key, bool ok) {
-                hist_fn(idx, key, ok);
-                gather(idx, key, ok);
-            });
+            /* The rest in batches (step_gather): a candidate's key is read again at the
+             * step's end (an L1 hit, ~1% of the elements). */
+            step_gather sg;
+            for_each_elem<kVec>(
+                x, lo + chunk, hi,
+                [&](int idx, uint32_t key, bool ok) {
+                    hist_fn(idx, key, ok);
+                    sg.add(ok && (key >> 20) >= spec_bin);
+                },
+                [&](int first, int gap) {
+                    sg.flush(&st.cand_ctr, first, gap, [&](int slot, int idx) {
+                        if (slot < cand_cap) {
+                            cand_key[slot] = seam_topk_key(__ldg(x + idx));
+                            cand_idx[slot] = idx;
+                        }
+                    });
+                });
         } else {
             for_each_elem<kVec>(x, lo, hi, hist_fn);
         }
@@ -537,27 +597,18 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
          * (After a successful single read the candidates hold both already. A row in shared
          * memory is split from there, and its candidates are indices into the key buffer:
          * writing keys would overwrite elements not read yet.) */
-        auto split = [&](int idx, uint32_t key, bool ok) {
-            uint32_t top = key >> shift;
-            bool above = ok && top > prefix, cand = ok && top == prefix;
-            if constexpr (!DET) {
-                int pos = warp_alloc(&lst->gt_ctr, above);
-                if (above) o.write(pos, idx);
-            } else {
-                if (direct && above) bitmap_set(gtw, idx - lo);
-            }
-            int slot = warp_alloc(&lst->cand_ctr, cand);
-            if (cand) {
-                if (!in_smem) lcand_key[slot] = key;
-                lcand_idx[slot] = idx;
-            }
-        };
         if (in_smem && DET) {
             /* Only the candidates take slots here (few): the counter costs less than a
              * counting pass (measured: 60.2 against 62.1 us on prefill 1024 x 8K). */
-            for_each_warp_step(len, [&](int i, bool ok) { split(i, ok ? cand_key[i] : 0u, ok); });
+            for_each_warp_step(len, [&](int i, bool ok) {
+                const uint32_t top = (ok ? cand_key[i] : 0u) >> shift;
+                const bool cand = ok && top == prefix;
+                if (direct && ok && top > prefix) bitmap_set(gtw, i - lo);
+                int slot = warp_alloc(&lst->cand_ctr, cand);
+                if (cand) lcand_idx[slot] = i;
+            });
         } else if (in_smem) { /* default mode */
-            /* Counts first, then positions: split's shared counters put two dependent
+            /* Counts first, then positions: warp_alloc per element would put two dependent
              * shared-memory atomics in every 32-element step of a warp, which measured 5.8K
              * of a 4K row's 13.6K cycles (clock64 per phase, H100). Here a warp counts its
              * steps with ballots, one barrier gives every warp its offsets, and a second
@@ -586,7 +637,26 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 off_cand += __popc(bc);
             });
         } else if (!spec_done) {
-            for_each_elem<kVec>(x, lo, hi, split);
+            /* From global memory: split's warp_alloc in batches (step_gather), the
+             * candidates' keys read again at each step's end (L1 hits). */
+            step_gather above_g, cand_g;
+            for_each_elem<kVec>(
+                x, lo, hi,
+                [&](int idx, uint32_t key, bool ok) {
+                    const uint32_t top = key >> shift;
+                    const bool above = ok && top > prefix;
+                    if constexpr (!DET) above_g.add(above);
+                    else if (direct && above) bitmap_set(gtw, idx - lo);
+                    cand_g.add(ok && top == prefix);
+                },
+                [&](int first, int gap) {
+                    if constexpr (!DET)
+                        above_g.flush(&lst->gt_ctr, first, gap, [&](int pos, int idx) { o.write(pos, idx); });
+                    cand_g.flush(&lst->cand_ctr, first, gap, [&](int slot, int idx) {
+                        lcand_key[slot] = seam_topk_key(__ldg(x + idx));
+                        lcand_idx[slot] = idx;
+                    });
+                });
         }
         topk_stamp(3);
         cluster_sync();
