@@ -27,6 +27,8 @@
 # AB_CUDA_ARGS="NAME=FLAG ..." builds this same tree again into /tmp/b-NAME with
 # -Dcuda_args=FLAG (one flag, no spaces: e.g. one=-DSEAM_WGMMA_TWO_WG=0), beside the main
 # build, and adds it to AB_BUILDS: a variant behind a compile-time switch needs no copy.
+# AB_TREES="NAME=SRCDIR ..." does the same for another source tree (e.g. an earlier commit
+# exported under .variants/, which the run carries).
 set -uo pipefail
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 )); }
 source .device/env.sh
@@ -41,6 +43,11 @@ if [ "${FI:-1}" = 1 ] && [ -f .device/fi-slim.tar.xz ]; then
   ( PYTHONPATH=/tmp/fi MAX_JOBS=16 timeout "${FI_TIMEOUT:-380}" nice -n 5 python3 tools/probe_flashinfer.py >"$L/fi.log" 2>&1 & )
 fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader >"$out/bench.txt"
+for ab in ${AB_TREES:-}; do # other source trees, built beside the main one
+  ( meson setup "/tmp/b-${ab%%=*}" "${ab#*=}" --buildtype=release >"$L/build_${ab%%=*}.log" 2>&1 &&
+    meson compile -C "/tmp/b-${ab%%=*}" >>"$L/build_${ab%%=*}.log" 2>&1 || echo "tree ${ab%%=*}: build failed" ) &
+  AB_BUILDS="${AB_BUILDS:-} ${ab%%=*}=/tmp/b-${ab%%=*}"
+done
 for ab in ${AB_CUDA_ARGS:-}; do # variant builds run beside the main one
   ( meson setup "/tmp/b-${ab%%=*}" --buildtype=release "-Dcuda_args=${ab#*=}" >"$L/build_${ab%%=*}.log" 2>&1 &&
     meson compile -C "/tmp/b-${ab%%=*}" >>"$L/build_${ab%%=*}.log" 2>&1 || echo "variant ${ab%%=*}: build failed" ) &
