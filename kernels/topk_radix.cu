@@ -706,19 +706,26 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     } else {
         /* The threshold is the full key: one last pass selects. */
         const uint32_t T = prefix;
-        if (!DET || direct) /* deterministic-windowed reads the row once more, below */
+        if constexpr (!DET) { /* tie-heavy rows (e.g. all equal) end here: slots in batches */
+            step_gather gt_g, tie_g;
+            for_each_elem<kVec>(
+                x, lo, hi,
+                [&](int, uint32_t key, bool ok) {
+                    gt_g.add(ok && key > T);
+                    tie_g.add(ok && key == T);
+                },
+                [&](int first, int gap) {
+                    gt_g.flush(&lst->gt_ctr, first, gap, [&](int pos, int idx) { o.write(pos, idx); });
+                    tie_g.flush(&lst->tie_ctr, first, gap, [&](int ts, int idx) {
+                        if (ts < need) o.write(k - need + ts, idx);
+                    });
+                });
+        } else if (direct) { /* deterministic-windowed reads the row once more, below */
             for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
-                bool gt = ok && key > T, tie = ok && key == T;
-                if constexpr (!DET) {
-                    int pos = warp_alloc(&lst->gt_ctr, gt);
-                    if (gt) o.write(pos, idx);
-                    int ts = warp_alloc(&lst->tie_ctr, tie);
-                    if (tie && ts < need) o.write(k - need + ts, idx);
-                } else {
-                    if (gt) bitmap_set(gtw, idx - lo);
-                    if (tie) bitmap_set(tiew, idx - lo);
-                }
+                if (ok && key > T) bitmap_set(gtw, idx - lo);
+                if (ok && key == T) bitmap_set(tiew, idx - lo);
             });
+        }
         cluster_sync();
     }
 
