@@ -11,10 +11,13 @@
 # peer benchmark if it finished in time, and returns the cache as fi-jit.tar.xz when it was
 # built here. PROFILE_DEMO="decode prefill nextn" times each kernel of the demo's eager
 # forwards under ncu (tools/ncu_kernel_times.py: per-kernel time per forward; DEMO_LOG=info
-# logs the demo GEMM's autotuning in the prefill and decode runs); PATH@NAME
+# logs the demo GEMM's autotuning in the prefill and decode runs; the autotuner also runs
+# under ncu, whose overhead changes its timings, so the GEMM kernels profiled are not always
+# those of a normal run); PATH@NAME
 # profiles the AB_BUILDS build NAME. STAMPS="ROWSxL ..." builds the top-k phase timeline
-# (-DSEAM_TOPK_STAMPS) and prints, per shape and radix mode, when each CTA started, ended
-# pass 1's read, the threshold levels and the row.
+# (-DSEAM_TOPK_STAMPS) and prints, per shape and radix mode, the spread over CTAs of when
+# each phase ended (pass 1's read, threshold levels, pass 2, candidate levels, the row) and
+# of how long it took.
 # PROFILE="ROWSxL ..." runs ncu (full set, source lines) on the default-mode
 # top-k kernel of each shape after the benchmarks; tools/ncu_lines.py reads the CSVs. The output stays within the lender's
 # 8-file limit. BENCHES="topk topk-peers ..." runs only the named benchmarks; SAN_PROGS
