@@ -81,6 +81,7 @@
 #include <climits>
 
 #include "runtime/cuda_check.h"
+#include "kernels/warp_scan.cuh"
 #include "seam/indexer.h"
 
 namespace {
@@ -179,12 +180,7 @@ struct PagedSource {
                 bool mine = e > s && (request_rows == kAnyRows || e - s > 1);
                 here = mine ? (e - s + kRaggedGroup - 1) / kRaggedGroup : 0;
             }
-            int upto = here; /* inclusive prefix sum over the lanes */
-#pragma unroll
-            for (int d = 1; d < 32; d <<= 1) {
-                int v = __shfl_up_sync(0xffffffffu, upto, d);
-                if (lane >= d) upto += v;
-            }
+            const int upto = seam::warp_inclusive_sum(here, lane);
             const int total = __shfl_sync(0xffffffffu, upto, 31);
             if (g < seen + total) {
                 const unsigned hit = __ballot_sync(0xffffffffu, g < seen + upto && g >= seen + upto - here);

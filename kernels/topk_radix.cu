@@ -82,6 +82,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels/topk_kernels.h"
+#include "kernels/warp_scan.cuh"
 #include "runtime/cuda_check.h"
 
 namespace cg = cooperative_groups;
@@ -257,12 +258,7 @@ struct step_gather {
     template <class Store>
     __device__ __forceinline__ void flush(int *ctr, int first, int gap, Store &&store) {
         const int lane = lane_id(), mine = __popc(mask);
-        int upto = mine; /* inclusive prefix sum over the lanes */
-#pragma unroll
-        for (int d = 1; d < 32; d <<= 1) {
-            int v = __shfl_up_sync(0xffffffffu, upto, d);
-            if (lane >= d) upto += v;
-        }
+        const int upto = seam::warp_inclusive_sum(mine, lane);
         const int total = __shfl_sync(0xffffffffu, upto, 31);
         if (total) {
             int base = 0;
