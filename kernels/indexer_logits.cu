@@ -900,10 +900,11 @@ static seam_status run_request_grouped(PagedSource src, const seam_indexer_logit
         return launch(src, algo, p->heads, q, p->weights, p->logits, src.rows, kRaggedGroup,
                       (int)(many + p->max_requests), p->stride, p->stride, stream, __func__);
     }
+    /* CTA g takes request g: any request below max_requests may be the one-row one, even past
+     * `rows` when requests before it have no rows. */
     src.request_rows = kOneRow;
-    const int singles = (int)(rows < p->max_requests ? rows : p->max_requests);
-    SEAM_TRY(launch(src, algo, p->heads, q, p->weights, p->logits, src.rows, 1, singles, p->stride,
-                    p->stride, stream, __func__));
+    SEAM_TRY(launch(src, algo, p->heads, q, p->weights, p->logits, src.rows, 1, p->max_requests,
+                    p->stride, p->stride, stream, __func__));
     if (rows < 2) return SEAM_OK; /* no request can have two rows */
     /* requests of 2+ rows: at most rows / 2 of them, each with at most one partial group */
     src.request_rows = kSeveralRows;

@@ -204,6 +204,7 @@ struct no_step_end {
 template <int kVec, class F, class E = no_step_end>
 __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int lo, int hi, F &&f,
                                               E &&end = E()) {
+    static_assert(4 * kVec <= 32, "a step's elements of a lane must fit step_gather's 32-bit mask");
     const int n = hi - lo;
     if (n <= 0) return;
     const int lane = lane_id(), warp = threadIdx.x >> 5;
@@ -633,7 +634,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 off_cand += __popc(bc);
             });
         } else if (!spec_done) {
-            /* From global memory: split's warp_alloc in batches (step_gather), the
+            /* From global memory: slots in batches (step_gather), not per element, the
              * candidates' keys read again at each step's end (L1 hits). */
             step_gather above_g, cand_g;
             for_each_elem<kVec>(
@@ -912,15 +913,16 @@ void print_stamps() {
     }
     unsigned long long t0 = ~0ull;
     int n = 0;
-    for (int c = 0; c < kStampCtas && t[c][0]; c++, n++) t0 = t[c][0] < t0 ? t[c][0] : t0;
+    for (int c = 0; c < kStampCtas; c++) /* rows of length <= k return before stamping */
+        if (t[c][0]) t0 = t[c][0] < t0 ? t[c][0] : t0, n++;
     static const char *names[kStampPhases] = {"start", "pass 1 read", "levels", "pass 2", "candidates", "end"};
     fprintf(stderr, "topk stamps: %d CTAs of the last launch (us after the first start; per phase: its end, "
             "and its length per CTA)\n", n);
     for (int ph = 0; ph < kStampPhases && n; ph++) {
         double v[kStampCtas], d[kStampCtas];
         int m = 0;
-        for (int c = 0; c < n; c++) {
-            if (t[c][ph] < t0) continue;
+        for (int c = 0; c < kStampCtas; c++) {
+            if (!t[c][0] || t[c][ph] < t0) continue;
             int prev = ph - 1;
             while (prev > 0 && t[c][prev] < t0) prev--; /* a phase this row skipped */
             v[m] = (double)(t[c][ph] - t0) * 1e-3;
@@ -941,8 +943,9 @@ seam_status radix_launch(const seam_topk_args *a, const radix_shape &sh, cudaStr
 #ifdef SEAM_TOPK_STAMPS
     static std::atomic<int> hooked{0};
     if (!hooked.exchange(1)) atexit(print_stamps);
-    static const unsigned long long zeros[kStampCtas][kStampPhases] = {};
-    SEAM_CUDA_CHECK(cudaMemcpyToSymbolAsync(g_topk_stamps, zeros, sizeof zeros, 0, cudaMemcpyHostToDevice, stream));
+    void *stamps = nullptr; /* a memset, unlike a pageable copy, can be captured */
+    SEAM_CUDA_CHECK(cudaGetSymbolAddress(&stamps, g_topk_stamps));
+    SEAM_CUDA_CHECK(cudaMemsetAsync(stamps, 0, sizeof g_topk_stamps, stream));
 #endif
     auto kernel = topk_radix_kernel<S, DET, SHORT>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,

@@ -597,13 +597,13 @@ static void test_logits_nextn_native_matches_expanded_and_reference(void **state
 }
 
 /* Request-grouped rows (cu_seqlens_q) for one batch: requests of ext[i] tokens over seq[i]
- * keys (prefill-style causal lengths across page boundaries), a bucket with 5 padded rows past
- * the last request (never written), max_requests above the real count. Checked against the
- * reference and bitwise against the one-row-per-group layout with row_to_req. */
-static void check_request_grouped(seam_test_rng *rng, int N, const int *ext, const int *seq) {
+ * keys (prefill-style causal lengths across page boundaries), a bucket with `pad` padded rows
+ * past the last request (never written), max_requests above the real count. Checked against
+ * the reference and bitwise against the one-row-per-group layout with row_to_req. */
+static void check_request_grouped(seam_test_rng *rng, int N, const int *ext, const int *seq, int pad) {
     int32_t *cu = calloc((size_t)N + 1, 4);
     for (int i = 0; i < N; i++) cu[i + 1] = cu[i] + ext[i];
-    const int real = cu[N], rows = real + 5, stride = 210;
+    const int real = cu[N], rows = real + pad, stride = 210;
     int32_t *lens = calloc((size_t)rows, 4), *r2q = calloc((size_t)rows, 4);
     for (int i = 0; i < N; i++)
         for (int j = 0; j < ext[i]; j++) {
@@ -658,17 +658,22 @@ static void check_request_grouped(seam_test_rng *rng, int N, const int *ext, con
 }
 
 /* Mixed requests of 1, 3, 8, 9, 17 and 0 tokens (groups of up to 8 rows of one request; the
- * 0-token request owns no rows; one-token requests run in their own launch), and a decode
- * batch of one-token requests only. */
+ * 0-token request owns no rows; one-token requests run in their own launch), a decode batch
+ * of one-token requests only, and one-token requests whose index is past the row count
+ * (empty requests before them, no padding). */
 static void test_logits_paged_request_grouped_matches_rows(void **state) {
     (void)state;
     SEAM_REQUIRE_GPU();
     seam_test_rng rng = seam_test_rng_make(__func__);
     const int mixed_ext[] = {1, 3, 8, 1, 9, 17, 0, 1}, mixed_seq[] = {1, 66, 64, 129, 130, 200, 40, 65};
-    check_request_grouped(&rng, 8, mixed_ext, mixed_seq);
+    check_request_grouped(&rng, 8, mixed_ext, mixed_seq, 5);
     int decode_ext[12], decode_seq[12];
     for (int i = 0; i < 12; i++) decode_ext[i] = 1, decode_seq[i] = 1 + (i * 37) % 210;
-    check_request_grouped(&rng, 12, decode_ext, decode_seq);
+    check_request_grouped(&rng, 12, decode_ext, decode_seq, 5);
+    int late_ext[12] = {0}, late_seq[12];
+    for (int i = 0; i < 12; i++) late_seq[i] = 1 + (i * 53) % 210;
+    late_ext[9] = late_ext[11] = 1; /* rows 0 and 1 belong to requests 9 and 11 */
+    check_request_grouped(&rng, 12, late_ext, late_seq, 0);
 }
 
 /* ---- ops through a context: capture + replay -------------------------------------------- */

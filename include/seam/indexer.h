@@ -149,8 +149,10 @@ typedef struct seam_indexer_logits_paged_params {
      * count, next_n must be 1, and row r sees positions [0, context_lens[r]). Up to 8
      * consecutive rows of one request share every key load: a prefill request's new tokens,
      * the next_n queries of a verify request (the native NextN saving, from one flat layout),
-     * a decode request's single token. The request count is read from num_requests_device
-     * and clipped to max_requests, which bounds the grid (rows / 8 + max_requests groups). */
+     * a decode request's single token (one-row requests run in a launch of their own, one
+     * row per CTA). The request count is read from num_requests_device and clipped to
+     * max_requests, which bounds the grids (max_requests one-row groups, and rows / 8 +
+     * min(max_requests, rows / 2) groups of the requests with more rows). */
     const int32_t *cu_seqlens_q;       /* [requests + 1] device */
     const int32_t *num_requests_device;
     int max_requests;
