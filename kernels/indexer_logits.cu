@@ -153,9 +153,9 @@ struct PagedSource {
     RequestRows request_rows; /* request-grouped: which requests this launch covers */
 
     __device__ int num_requests() const { return min(*num_requests_device, max_requests); }
-    /* Request-grouped: request i owns rows [cu[i], cu[i+1]). kOneRow: group g is request g
-     * when it has exactly one row. Otherwise groups of up to kRaggedGroup rows of one request,
-     * numbered one request after the other (kSeveralRows skips one-row requests). Without
+    /* Request-grouped: request i owns rows [cu[i], cu[i+1]), in groups of up to kRaggedGroup
+     * rows numbered one request after the other, counting only the requests of this launch
+     * (kOneRow: those with one row, each one group; kSeveralRows: the others). Without
      * cu_seqlens_q: groups of next_n rows. */
     __device__ Group group(int g) const {
         if (!cu_seqlens_q) {
@@ -163,11 +163,6 @@ struct PagedSource {
             return {first, min(next_n, rows - first), row_to_req ? row_to_req[g] : g};
         }
         const int n = num_requests();
-        if (request_rows == kOneRow) {
-            if (g >= n) return {0, 0, 0};
-            int s = cu_seqlens_q[g], e = min(cu_seqlens_q[g + 1], rows);
-            return e - s == 1 ? Group{s, 1, g} : Group{0, 0, 0};
-        }
         /* 32 requests per step, one per lane, counted with a warp prefix sum: a serial walk
          * cost a CTA one dependent load pair per request (~30 us for 30 decode requests, run
          * B). Every warp finds the group itself; callers are warp-converged. */
@@ -177,7 +172,8 @@ struct PagedSource {
             int s = 0, e = 0, here = 0;
             if (i < n) {
                 s = cu_seqlens_q[i], e = min(cu_seqlens_q[i + 1], rows);
-                bool mine = e > s && (request_rows == kAnyRows || e - s > 1);
+                const bool one = e - s == 1;
+                bool mine = e > s && (request_rows == kAnyRows || (request_rows == kOneRow) == one);
                 here = mine ? (e - s + kRaggedGroup - 1) / kRaggedGroup : 0;
             }
             const int upto = seam::warp_inclusive_sum(here, lane);
@@ -900,11 +896,12 @@ static seam_status run_request_grouped(PagedSource src, const seam_indexer_logit
         return launch(src, algo, p->heads, q, p->weights, p->logits, src.rows, kRaggedGroup,
                       (int)(many + p->max_requests), p->stride, p->stride, stream, __func__);
     }
-    /* CTA g takes request g: any request below max_requests may be the one-row one, even past
-     * `rows` when requests before it have no rows. */
+    /* Group g is the g-th one-row request (not request g: empty requests may come first), so
+     * there are at most min(rows, max_requests) of them. */
     src.request_rows = kOneRow;
-    SEAM_TRY(launch(src, algo, p->heads, q, p->weights, p->logits, src.rows, 1, p->max_requests,
-                    p->stride, p->stride, stream, __func__));
+    const int singles = (int)(rows < p->max_requests ? rows : p->max_requests);
+    SEAM_TRY(launch(src, algo, p->heads, q, p->weights, p->logits, src.rows, 1, singles, p->stride,
+                    p->stride, stream, __func__));
     if (rows < 2) return SEAM_OK; /* no request can have two rows */
     /* requests of 2+ rows: at most rows / 2 of them, each with at most one partial group */
     src.request_rows = kSeveralRows;
