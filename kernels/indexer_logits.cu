@@ -171,7 +171,7 @@ struct PagedSource {
             const int i = base + lane;
             int s = 0, e = 0, here = 0;
             if (i < n) {
-                s = cu_seqlens_q[i], e = min(cu_seqlens_q[i + 1], rows);
+                s = max(cu_seqlens_q[i], 0), e = min(cu_seqlens_q[i + 1], rows); /* device data */
                 const bool one = e - s == 1;
                 bool mine = e > s && (request_rows == kAnyRows || (request_rows == kOneRow) == one);
                 here = mine ? (e - s + kRaggedGroup - 1) / kRaggedGroup : 0;

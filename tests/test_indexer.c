@@ -659,8 +659,8 @@ static void check_request_grouped(seam_test_rng *rng, int N, const int *ext, con
 
 /* Mixed requests of 1, 3, 8, 9, 17 and 0 tokens (groups of up to 8 rows of one request; the
  * 0-token request owns no rows; one-token requests run in their own launch), a decode batch
- * of one-token requests only, and one-token requests whose index is past the row count
- * (empty requests before them, no padding). */
+ * of one-token requests only, one-token requests whose index is past the row count (empty
+ * requests before them, no padding), and 40 mixed requests. */
 static void test_logits_paged_request_grouped_matches_rows(void **state) {
     (void)state;
     SEAM_REQUIRE_GPU();
@@ -674,6 +674,13 @@ static void test_logits_paged_request_grouped_matches_rows(void **state) {
     for (int i = 0; i < 12; i++) late_seq[i] = 1 + (i * 53) % 210;
     late_ext[9] = late_ext[11] = 1; /* rows 0 and 1 belong to requests 9 and 11 */
     check_request_grouped(&rng, 12, late_ext, late_seq, 0);
+    enum { MANY = 40 }; /* more requests than a warp's lanes: the group lookup takes two steps */
+    int many_ext[MANY], many_seq[MANY];
+    for (int i = 0; i < MANY; i++) {
+        many_ext[i] = i % 3 == 0 ? 1 : i % 3 == 1 ? 0 : 2 + i % 5;
+        many_seq[i] = 8 + (i * 37) % 200;
+    }
+    check_request_grouped(&rng, MANY, many_ext, many_seq, 3);
 }
 
 /* ---- ops through a context: capture + replay -------------------------------------------- */

@@ -152,7 +152,8 @@ typedef struct seam_indexer_logits_paged_params {
      * a decode request's single token (one-row requests run in a launch of their own, one
      * row per CTA). The request count is read from num_requests_device and clipped to
      * max_requests, which bounds the grids (min(rows, max_requests) one-row groups, and
-     * rows / 8 + min(max_requests, rows / 2) groups of the requests with more rows). */
+     * ceil(rows / 8) + min(max_requests, rows / 2) groups of the requests with more rows).
+     * Offsets are clamped into [0, rows]; offsets that decrease leave rows unwritten. */
     const int32_t *cu_seqlens_q;       /* [requests + 1] device */
     const int32_t *num_requests_device;
     int max_requests;
