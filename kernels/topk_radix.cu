@@ -97,13 +97,6 @@ constexpr int kHistWords = kBins + 4;  /* bins + the discard slot, 16-byte align
 constexpr int kDynSmemBudget = 106 * 1024; /* two CTAs per SM on sm_90 (227 KB usable) */
 constexpr int kMaxBitmapWords = 5120;  /* deterministic bitmaps: up to 160K elements a slice */
 constexpr int kDefaultCandCap = 8192;
-/* 16-byte loads per lane in flight with one CTA per row. 4 was measured on the H100; the
- * H200's higher bandwidth may want more bytes in flight, which the build can try without a
- * code change: -Dcuda_args=-DSEAM_TOPK_ROW_VEC=8 (tools/gpu-run.sh AB_CUDA_ARGS; with 8 the
- * two S = 1 general kernels keep 64 registers but spill 32 bytes of stack, not measured). */
-#ifndef SEAM_TOPK_ROW_VEC
-#define SEAM_TOPK_ROW_VEC 4
-#endif
 constexpr int kSpecChunk = 4096;       /* single-read path: elements sampled first (at most) */
 constexpr int kSpecMinLen = 65536;     /* ... used for rows at least this long (S = 1; from
                                           16K it measured 4-8% slower on prefill rows of 32K:
@@ -421,7 +414,9 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     __shared__ topk_state st;
     __shared__ scan_temp tmp;
 
-    constexpr int kVec = S > 1 ? 8 : SEAM_TOPK_ROW_VEC;
+    /* 16-byte loads per lane in flight: 8 with one CTA per row measured 4-9% slower on an
+     * H200 (it spills), so the extra bandwidth there does not want more bytes in flight. */
+    constexpr int kVec = S > 1 ? 8 : 4;
     const int row = blockIdx.x / S;
     int rank = 0;
     if constexpr (S > 1) rank = (int)cg::this_cluster().block_rank();

@@ -46,20 +46,21 @@ if [ "${FI:-1}" = 1 ] && [ -f .device/fi-slim.tar.xz ]; then
   ( PYTHONPATH=/tmp/fi MAX_JOBS=16 timeout "${FI_TIMEOUT:-380}" nice -n 5 python3 tools/probe_flashinfer.py >"$L/fi.log" 2>&1 & )
 fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader >"$out/bench.txt"
-for ab in ${AB_TREES:-}; do # other source trees, built beside the main one
-  ( meson setup "/tmp/b-${ab%%=*}" "${ab#*=}" --buildtype=release >"$L/build_${ab%%=*}.log" 2>&1 &&
-    meson compile -C "/tmp/b-${ab%%=*}" >>"$L/build_${ab%%=*}.log" 2>&1 || echo "tree ${ab%%=*}: build failed" ) &
+build_beside() { # NAME SRCDIR [meson setup args...]: into /tmp/b-NAME, in the background
+  local name=$1 src=$2; shift 2
+  ( meson setup "/tmp/b-$name" "$src" --buildtype=release "$@" >"$L/build_$name.log" 2>&1 &&
+    meson compile -C "/tmp/b-$name" >>"$L/build_$name.log" 2>&1 || echo "build $name: failed" ) &
+}
+for ab in ${AB_TREES:-}; do # other source trees
+  build_beside "${ab%%=*}" "${ab#*=}"
   AB_BUILDS="${AB_BUILDS:-} ${ab%%=*}=/tmp/b-${ab%%=*}"
 done
-for ab in ${AB_CUDA_ARGS:-}; do # variant builds run beside the main one
-  ( meson setup "/tmp/b-${ab%%=*}" --buildtype=release "-Dcuda_args=${ab#*=}" >"$L/build_${ab%%=*}.log" 2>&1 &&
-    meson compile -C "/tmp/b-${ab%%=*}" >>"$L/build_${ab%%=*}.log" 2>&1 || echo "variant ${ab%%=*}: build failed" ) &
+for ab in ${AB_CUDA_ARGS:-}; do # this tree with one compile-time switch
+  build_beside "${ab%%=*}" . "-Dcuda_args=${ab#*=}"
   AB_BUILDS="${AB_BUILDS:-} ${ab%%=*}=/tmp/b-${ab%%=*}"
 done
-if [ -n "${STAMPS:-}" ]; then # the top-k phase timeline build (kernels/topk_radix.cu)
-  ( meson setup /tmp/b-stamps --buildtype=release -Dcuda_args=-DSEAM_TOPK_STAMPS >"$L/build_stamps.log" 2>&1 &&
-    meson compile -C /tmp/b-stamps >>"$L/build_stamps.log" 2>&1 || echo "stamps build failed" ) &
-fi
+# the top-k phase timeline build (kernels/topk_radix.cu)
+[ -n "${STAMPS:-}" ] && build_beside stamps . -Dcuda_args=-DSEAM_TOPK_STAMPS
 [ -f build-gpu/build.ninja ] || meson setup build-gpu --buildtype=release >"$L/build.log" 2>&1
 meson compile -C build-gpu >>"$L/build.log" 2>&1 || { grep -E 'error' "$L/build.log" | head -30; exit 1; }
 wait
