@@ -296,15 +296,12 @@ static int first_unsplit(const gemm_candidate *c, int n) {
 }
 
 /* The heuristic's first algorithm for this problem at `rows`: without split-K when cuBLASLt
- * offers one (*relaxed = 0), else its first choice of any kind (*relaxed = 1: the problem
- * cannot be expected to be row-invariant). */
-static seam_status pick_algo(demo_gemm_state *st, const gemm_key *k, int rows, cublasLtMatmulAlgo_t *algo,
-                             int *relaxed) {
+ * offers one, else its first choice of any kind. */
+static seam_status pick_algo(demo_gemm_state *st, const gemm_key *k, int rows, cublasLtMatmulAlgo_t *algo) {
     gemm_candidate c[MAX_CANDIDATES];
     int n = 0;
     SEAM_TRY(gather_candidates(st, k, rows, c, &n));
     int i = first_unsplit(c, n);
-    *relaxed = i < 0;
     *algo = c[i < 0 ? 0 : i].algo;
     return SEAM_OK;
 }
@@ -496,8 +493,7 @@ static seam_status matmul(demo_gemm_state *st, gemm_problem *p, int rows, const 
     if (p->checked_rows != rows) {
         p->checked_ok = algo_fits(st, &g, &p->algo);
         if (!p->checked_ok) {
-            int relaxed = 0;
-            SEAM_TRY(pick_algo(st, &p->key, rows, &p->own, &relaxed));
+            SEAM_TRY(pick_algo(st, &p->key, rows, &p->own));
             mark_fallback(st, p);
         }
         p->checked_rows = rows;
