@@ -102,6 +102,27 @@ constexpr int kSpecMinLen = 65536;     /* ... used for rows at least this long (
                                           16K it measured 4-8% slower on prefill rows of 32K:
                                           their second read still hits L2) */
 
+/* Candidate levels stop once the threshold bin is taken whole (-DSEAM_TOPK_EARLY_EXIT=0 runs
+ * every level, for A/B runs). */
+#ifndef SEAM_TOPK_EARLY_EXIT
+#define SEAM_TOPK_EARLY_EXIT 1
+#endif
+constexpr bool kEarlyExit = SEAM_TOPK_EARLY_EXIT;
+/* Steps of its own a warp asks L2 to fetch ahead of its loads, in the default-mode kernel
+ * (one CTA a row): its pass 1 over long rows was latency-bound at 4 loads per lane (ncu,
+ * 256 x 128K, H200: half the issue slots idle, long-scoreboard stalls on the loads), and 8
+ * loads per lane spill. One step ahead measured 5-7% faster on 256 x 64K-160K and prefill
+ * 1024 x 128K (H200), two and four less; in the deterministic kernel it was 1-2% slower on
+ * prefill 32K rows (it adds to that kernel's spills), so there it is off. 0: none. */
+#ifndef SEAM_TOPK_PREFETCH
+#define SEAM_TOPK_PREFETCH 1
+#endif
+constexpr int kPrefetchSteps = SEAM_TOPK_PREFETCH;
+/* The same for split rows (clusters; A/B switch, off). */
+#ifndef SEAM_TOPK_PREFETCH_SPLIT
+#define SEAM_TOPK_PREFETCH_SPLIT 0
+#endif
+
 /* Phase timeline, a diagnostic build only (-Dcuda_args=-DSEAM_TOPK_STAMPS): thread 0 of each
  * of the first kStampCtas CTAs records %globaltimer at the start, after pass 1's read, after
  * the threshold levels, after pass 2, after the candidate levels and at the end; a
@@ -134,6 +155,7 @@ struct topk_state {
     int cand_ctr;             /* candidates gathered */
     unsigned long long det_total; /* deterministic: this slice's (selected << 32 | ties) */
     int spec_bin;             /* single-read path: candidates are gathered from this bin up */
+    int tshift;               /* the threshold is prefix: the keys' bits from tshift up */
     int warp_above[kWarps], warp_cand[kWarps]; /* row in shared memory: per-warp split counts */
 };
 
@@ -181,6 +203,12 @@ __device__ __forceinline__ int warp_alloc(int *ctr, bool flag) {
     return flag ? base + __popc(b & ((1u << lane) - 1u)) : -1;
 }
 
+/* Ask L2 for the line holding p, without waiting (the same address form as the load next to
+ * it plus a constant, so it holds no registers). */
+__device__ __forceinline__ void l2_prefetch_line(const void *p) {
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+}
+
 /* No step-end hook. */
 struct no_step_end {
     __device__ __forceinline__ void operator()(int, int) const {}
@@ -190,11 +218,12 @@ struct no_step_end {
  * lanes of a warp together (ok false on lanes without an element), so it may use warp
  * collectives. The body is read with 16-byte loads, kVec of them per lane in flight (8 in
  * split rows: 64 KB per CTA, so a decode slice arrives in one or two memory round trips; 4
- * with one CTA per row, where two CTAs per SM already keep HBM busy); the unaligned head and
+ * with one CTA per row, where two CTAs per SM already keep HBM busy), and with kAhead > 0 the
+ * lines kAhead steps ahead are asked of L2 at the same time; the unaligned head and
  * the tail (at most 3 elements each) are one extra step of the last warp. After each step
  * the warp calls end(first, gap) together: the lane's elements of that step, in the order f
  * saw them, were j = 0, 1, ... at index first + (j >> 2) * gap + (j & 3) (see step_gather). */
-template <int kVec, class F, class E = no_step_end>
+template <int kVec, int kAhead = 0, class F, class E = no_step_end>
 __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int lo, int hi, F &&f,
                                               E &&end = E()) {
     static_assert(4 * kVec <= 32, "a step's elements of a lane must fit step_gather's 32-bit mask");
@@ -212,6 +241,10 @@ __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int l
         for (int u = 0; u < kVec; u++) {
             int i = base + u * 32 + lane;
             v[u] = i < nv ? __ldg(v4 + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            if constexpr (kAhead > 0) {
+                constexpr int ahead = kAhead * kThreads * kVec;
+                if (i + ahead < nv) l2_prefetch_line(v4 + i + ahead);
+            }
         }
 #pragma unroll
         for (int u = 0; u < kVec; u++) {
@@ -417,6 +450,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     /* 16-byte loads per lane in flight: 8 with one CTA per row measured 4-9% slower on an
      * H200 (it spills), so the extra bandwidth there does not want more bytes in flight. */
     constexpr int kVec = S > 1 ? 8 : 4;
+    constexpr int kAhead = S > 1 ? SEAM_TOPK_PREFETCH_SPLIT : DET ? 0 : kPrefetchSteps; /* L2 prefetch */
     const int row = blockIdx.x / S;
     int rank = 0;
     if constexpr (S > 1) rank = (int)cg::this_cluster().block_rank();
@@ -460,6 +494,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         st.match = len;
         st.gt_ctr = st.tie_ctr = st.cand_ctr = 0;
         st.det_total = 0;
+        st.tshift = 0;
     }
     __syncthreads();
     /* Peers first touch the leader's state after their own pass 1, so the cluster barrier
@@ -476,7 +511,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
      * go on to the remaining levels. */
     const bool in_smem = SHORT || (S == 1 && len <= cand_cap);
     if (in_smem) {
-        for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
+        for_each_elem<kVec, kAhead>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
             if (ok) cand_key[idx] = key;
             hist_add(hist, ok ? key >> kShift[0] : (uint32_t)kDiscard);
         });
@@ -511,7 +546,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             spec = true;
             const int chunk = min(kSpecChunk, (cand_cap / 2) & ~31);
             uint32_t *sample = cand_key + (cand_cap - chunk);
-            for_each_elem<kVec>(x, lo, lo + chunk, [&](int idx, uint32_t key, bool ok) {
+            for_each_elem<kVec, kAhead>(x, lo, lo + chunk, [&](int idx, uint32_t key, bool ok) {
                 hist_fn(idx, key, ok);
                 if (ok) sample[idx - lo] = key;
             });
@@ -538,7 +573,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             /* The rest in batches (step_gather): a candidate's key is read again at the
              * step's end (an L1 hit, ~1% of the elements). */
             step_gather sg;
-            for_each_elem<kVec>(
+            for_each_elem<kVec, kAhead>(
                 x, lo + chunk, hi,
                 [&](int idx, uint32_t key, bool ok) {
                     hist_fn(idx, key, ok);
@@ -553,7 +588,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                     });
                 });
         } else {
-            for_each_elem<kVec>(x, lo, hi, hist_fn);
+            for_each_elem<kVec, kAhead>(x, lo, hi, hist_fn);
         }
         __syncthreads();
         if (level == 0) topk_stamp(1);
@@ -632,7 +667,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             /* From global memory: slots in batches (step_gather), not per element, the
              * candidates' keys read again at each step's end (L1 hits). */
             step_gather above_g, cand_g;
-            for_each_elem<kVec>(
+            for_each_elem<kVec, kAhead>(
                 x, lo, hi,
                 [&](int idx, uint32_t key, bool ok) {
                     const uint32_t top = key >> shift;
@@ -657,7 +692,12 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
              * prefix). */
             const int n = st.cand_ctr;
             auto cand_key_at = [&](int i) { return in_smem ? cand_key[cand_idx[i]] : cand_key[i]; };
+            int tsh = kShift[level]; /* the threshold is known down to bit tsh */
             for (int lv = level + 1; lv <= 2; lv++) {
+                /* Every element left in the threshold bin is taken: its lower digits cannot
+                 * change the selection (normal rows almost always end here after level 1,
+                 * whose bins hold ~1 candidate each). */
+                if (kEarlyExit && st.need == st.match) break;
                 const int sh = kShift[lv], bits = kBits[lv], hs = sh + bits;
                 const uint32_t mask = (1u << bits) - 1u, p = st.prefix;
                 hist_clear(hist, 1 << bits);
@@ -669,14 +709,16 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 });
                 __syncthreads();
                 find_threshold(hist, 1 << bits, bits, &st, tmp);
+                tsh = sh;
             }
+            if (threadIdx.x == 0) st.tshift = tsh; /* read after the cluster barrier below */
             const uint32_t T = st.prefix;
             const int fneed = st.need;
             /* Final selection among the candidates. */
             for_each_warp_step(n, [&](int i, bool ok) {
-                uint32_t key = ok ? cand_key_at(i) : 0u;
+                uint32_t top = (ok ? cand_key_at(i) : 0u) >> tsh;
                 int idx = ok ? cand_idx[i] : 0;
-                bool gt = ok && key > T, tie = ok && key == T;
+                bool gt = ok && top > T, tie = ok && top == T;
                 if constexpr (!DET) {
                     int pos = warp_alloc(&st.gt_ctr, gt);
                     if (gt) o.write(pos, idx);
@@ -700,7 +742,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         const uint32_t T = prefix;
         if constexpr (!DET) { /* tie-heavy rows (e.g. all equal) end here: slots in batches */
             step_gather gt_g, tie_g;
-            for_each_elem<kVec>(
+            for_each_elem<kVec, kAhead>(
                 x, lo, hi,
                 [&](int, uint32_t key, bool ok) {
                     gt_g.add(ok && key > T);
@@ -713,7 +755,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                     });
                 });
         } else if (direct) { /* deterministic-windowed reads the row once more, below */
-            for_each_elem<kVec>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
+            for_each_elem<kVec, kAhead>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
                 if (ok && key > T) bitmap_set(gtw, idx - lo);
                 if (ok && key == T) bitmap_set(tiew, idx - lo);
             });
@@ -724,7 +766,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     bool exit_arrived = false; /* CTA-uniform */
     if constexpr (DET) {
         const uint32_t T = lst->prefix;
-        const int fneed = lst->need, ties = lst->match;
+        const int tsh = lst->tshift, fneed = lst->need, ties = lst->match;
         const int start_sel = a.tie_large ? ties - fneed : 0;
         if (direct) {
             /* SHORT stages the row in the histogram, dead once the threshold is known;
@@ -763,9 +805,9 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 const int we = min(hi, w0 + win);
                 for (int i = threadIdx.x; i < bm_words; i += kThreads) gtw[i] = tiew[i] = 0;
                 __syncthreads();
-                for_each_elem<kVec>(x, w0, we, [&](int idx, uint32_t key, bool ok) {
-                    if (ok && key > T) bitmap_set(gtw, idx - w0);
-                    if (ok && key == T) bitmap_set(tiew, idx - w0);
+                for_each_elem<kVec, kAhead>(x, w0, we, [&](int idx, uint32_t key, bool ok) {
+                    if (ok && (key >> tsh) > T) bitmap_set(gtw, idx - w0);
+                    if (ok && (key >> tsh) == T) bitmap_set(tiew, idx - w0);
                 });
                 __syncthreads();
                 unsigned long long next = 0;

@@ -31,7 +31,8 @@
 # -Dcuda_args=FLAG (one flag, no spaces: e.g. one=-DSEAM_WGMMA_TWO_WG=0), beside the main
 # build, and adds it to AB_BUILDS: a variant behind a compile-time switch needs no copy.
 # AB_TREES="NAME=SRCDIR ..." does the same for another source tree (e.g. an earlier commit
-# exported under .variants/, which the run carries).
+# exported under .variants/, which the run carries). AB_TARGETS="seam-bench-topk ..." builds
+# only those targets of the variants (sooner, when only their benchmarks run).
 set -uo pipefail
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 )); }
 source .device/env.sh
@@ -49,7 +50,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu 
 build_beside() { # NAME SRCDIR [meson setup args...]: into /tmp/b-NAME, in the background
   local name=$1 src=$2; shift 2
   ( meson setup "/tmp/b-$name" "$src" --buildtype=release "$@" >"$L/build_$name.log" 2>&1 &&
-    meson compile -C "/tmp/b-$name" >>"$L/build_$name.log" 2>&1 || echo "build $name: failed" ) &
+    meson compile -C "/tmp/b-$name" ${AB_TARGETS:-} >>"$L/build_$name.log" 2>&1 || echo "build $name: failed" ) &
 }
 for ab in ${AB_TREES:-}; do # other source trees
   build_beside "${ab%%=*}" "${ab#*=}"
