@@ -28,10 +28,15 @@
  *     into it, with the level-0 histogram; the split into final elements and candidates
  *     then reads it from shared memory (default mode: counts first, then positions, no
  *     shared counters), and the other levels run over the candidates' indices.
+ *   - The candidate levels stop as soon as the threshold bin is to be taken whole (its count
+ *     equals the elements still needed): its lower digits cannot change the selection, and
+ *     the final selection compares the keys' bits from that level's shift up. Normal rows
+ *     stop after level 1 (its bins hold ~1 candidate each).
  *   Histogram updates are plain shared-memory increments (ATOMS.POPC.INC: lanes on one
  *   address are counted in one update, so sorted and constant rows do not serialise). Rows
  *   are read with 16-byte loads, 64 KB per CTA in flight, so a decode slice arrives in one
- *   or two memory round trips.
+ *   or two memory round trips; the default-mode kernel also asks L2 for each warp's next
+ *   step while it loads this one (prefetch.global.L2: no registers held).
  *
  * Split rows: few long rows (decode) would leave most SMs idle with one CTA per row, so the
  * launcher gives each row a thread-block cluster of S CTAs (sm_90; S in 2, 4, 8, 12, 16;
@@ -118,10 +123,6 @@ constexpr bool kEarlyExit = SEAM_TOPK_EARLY_EXIT;
 #define SEAM_TOPK_PREFETCH 1
 #endif
 constexpr int kPrefetchSteps = SEAM_TOPK_PREFETCH;
-/* The same for split rows (clusters; A/B switch, off). */
-#ifndef SEAM_TOPK_PREFETCH_SPLIT
-#define SEAM_TOPK_PREFETCH_SPLIT 0
-#endif
 
 /* Phase timeline, a diagnostic build only (-Dcuda_args=-DSEAM_TOPK_STAMPS): thread 0 of each
  * of the first kStampCtas CTAs records %globaltimer at the start, after pass 1's read, after
@@ -450,7 +451,8 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     /* 16-byte loads per lane in flight: 8 with one CTA per row measured 4-9% slower on an
      * H200 (it spills), so the extra bandwidth there does not want more bytes in flight. */
     constexpr int kVec = S > 1 ? 8 : 4;
-    constexpr int kAhead = S > 1 ? SEAM_TOPK_PREFETCH_SPLIT : DET ? 0 : kPrefetchSteps; /* L2 prefetch */
+    /* L2 prefetch, steps ahead (split rows: one step measured 10% slower on 64 x 128K) */
+    constexpr int kAhead = DET || S > 1 ? 0 : kPrefetchSteps;
     const int row = blockIdx.x / S;
     int rank = 0;
     if constexpr (S > 1) rank = (int)cg::this_cluster().block_rank();
