@@ -143,11 +143,15 @@ typedef enum {
     GEN_SPECIALS,   /* -inf, +inf, NaN, +-0.0 among normals */
     GEN_NARROW,     /* uniform in [1, 1 + 1/8): one top-12-bit bin, level-1 candidates */
     GEN_LOW_BITS,   /* 40 values differing in mantissa bits 3..8: every level global */
+    GEN_EXACT_BIN,  /* 2048 distinct values spread over the row in one top-12-bit bin, the
+                       rest below it: at k = 2048 that bin is taken whole at level 0, so
+                       the candidate levels stop before level 1 */
     GEN_COUNT
 } gen_kind;
 
 static const char *const gen_names[GEN_COUNT] = {"normal", "all-equal", "ties", "ascending",
-                                                 "descending", "specials", "narrow", "low-bits"};
+                                                 "descending", "specials", "narrow", "low-bits",
+                                                 "exact-bin"};
 
 static float rng_normal(seam_test_rng *r) {
     double u1 = ((double)(seam_test_next(r) >> 11) + 1.0) / 9007199254740993.0;
@@ -172,6 +176,12 @@ static void fill_row(seam_test_rng *r, gen_kind g, float *x, int len) {
         }
         case GEN_NARROW: v = 1.0f + (float)(seam_test_next(r) % 1048576) / 8388608.0f; break;
         case GEN_LOW_BITS: v = 1.0f + (float)seam_test_int(r, 0, 39) * 8.0f / 8388608.0f; break;
+        case GEN_EXACT_BIN: {
+            const int every = len >= 2048 ? len / 2048 : 1;
+            if (j % every == 0 && j / every < 2048) v = 1.0f + (float)(j / every) / 16384.0f;
+            else v = fminf(rng_normal(r) * 0.25f, 0.99f);
+            break;
+        }
         default: break;
         }
         x[j] = v;
@@ -440,8 +450,8 @@ static int make_rows(int k, gen_kind *kinds, int *lens, int cap) {
             if (lengths[li] <= k + 1 && g % 3 != li % 3) continue; /* short rows: a few kinds */
             if (n < cap) kinds[n] = (gen_kind)g, lens[n] = lengths[li], n++;
         }
-    const gen_kind big[] = {GEN_NORMAL,   GEN_ALL_EQUAL, GEN_TIES,      GEN_LOW_BITS,
-                            GEN_NARROW,   GEN_ASCENDING, GEN_DESCENDING};
+    const gen_kind big[] = {GEN_NORMAL,   GEN_ALL_EQUAL,  GEN_TIES,     GEN_LOW_BITS,
+                            GEN_NARROW,   GEN_ASCENDING,  GEN_DESCENDING, GEN_EXACT_BIN};
     const int nbig = seam_test_under_sanitizer() ? 2 : (int)(sizeof big / sizeof big[0]);
     for (int i = 0; i < nbig; i++)
         if (n < cap) kinds[n] = big[i], lens[n] = 160000, n++;
