@@ -318,6 +318,18 @@ __device__ __forceinline__ void bitmap_set(uint32_t *words, int local) {
     atomicOr(&words[local >> 5], 1u << (local & 31));
 }
 
+/* Deterministic mode with the threshold known: mark [from, to) of row x in the slice bitmaps
+ * (bit idx - from): above the threshold in gtw, equal to it in tiew. The threshold T is the
+ * keys' bits from tsh up. */
+template <int kVec, int kAhead>
+__device__ __forceinline__ void mark_threshold(const float *__restrict__ x, int from, int to, uint32_t T,
+                                               int tsh, uint32_t *gtw, uint32_t *tiew) {
+    for_each_elem<kVec, kAhead>(x, from, to, [&](int idx, uint32_t key, bool ok) {
+        if (ok && (key >> tsh) > T) bitmap_set(gtw, idx - from);
+        if (ok && (key >> tsh) == T) bitmap_set(tiew, idx - from);
+    });
+}
+
 /* Zero the first nbins bins (a multiple of 4), 16 bytes per store. */
 __device__ __forceinline__ void hist_clear(uint32_t *hist, int nbins) {
     for (int i = threadIdx.x; i < nbins / 4; i += kThreads)
@@ -757,10 +769,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                     });
                 });
         } else if (direct) { /* deterministic-windowed reads the row once more, below */
-            for_each_elem<kVec, kAhead>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
-                if (ok && key > T) bitmap_set(gtw, idx - lo);
-                if (ok && key == T) bitmap_set(tiew, idx - lo);
-            });
+            mark_threshold<kVec, kAhead>(x, lo, hi, T, 0, gtw, tiew);
         }
         cluster_sync();
     }
@@ -807,10 +816,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 const int we = min(hi, w0 + win);
                 for (int i = threadIdx.x; i < bm_words; i += kThreads) gtw[i] = tiew[i] = 0;
                 __syncthreads();
-                for_each_elem<kVec, kAhead>(x, w0, we, [&](int idx, uint32_t key, bool ok) {
-                    if (ok && (key >> tsh) > T) bitmap_set(gtw, idx - w0);
-                    if (ok && (key >> tsh) == T) bitmap_set(tiew, idx - w0);
-                });
+                mark_threshold<kVec, kAhead>(x, w0, we, T, tsh, gtw, tiew);
                 __syncthreads();
                 unsigned long long next = 0;
                 det_emit(gtw, tiew, (we - w0 + 31) >> 5, w0, fneed, start_sel, o, tmp,
