@@ -99,6 +99,31 @@ constexpr int kRaggedGroup = 8;
 #define SEAM_LOGITS_ONE_ROW_LAUNCH 1
 #endif
 
+/* Which CTA takes which (group, chunk slice). 0: CTA (x, y) takes group x, slice y (the
+ * order before session 8). 1: the CTAs in launch order take the groups from the last one
+ * down, all slices of a group together: causal prefill groups grow with their index, so the
+ * longest run first and the last wave is short ones (longest-first scheduling), where the
+ * plain order ends every sweep over y with the longest. 2 and 3: as 1, with a half and a
+ * quarter of the slices, so a CTA loads its group's queries (8 KB a row) once for more key
+ * chunks and double-buffers more of them. A/B switch (-DSEAM_LOGITS_SCHED=N); results do
+ * not depend on it. */
+#ifndef SEAM_LOGITS_SCHED
+#define SEAM_LOGITS_SCHED 0
+#endif
+
+struct CtaWork {
+    int group, slice;
+};
+
+__device__ __forceinline__ CtaWork cta_work() {
+    if constexpr (SEAM_LOGITS_SCHED == 0) {
+        return {(int)blockIdx.x, (int)blockIdx.y};
+    } else {
+        const int linear = (int)(blockIdx.y * gridDim.x + blockIdx.x);
+        return {(int)gridDim.x - 1 - linear / (int)gridDim.y, linear % (int)gridDim.y};
+    }
+}
+
 /* Which requests a request-grouped launch covers, by their row count. */
 enum RequestRows { kAnyRows, kOneRow, kSeveralRows };
 constexpr int kSimtThreads = 128;
@@ -272,12 +297,13 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int ts = src.table_stride();
-    const Group grp = src.group((int)blockIdx.x);
+    const CtaWork cw = cta_work();
+    const Group grp = src.group(cw.group);
     const int trow = grp.trow;
     int lo, hi;
     group_ranges(src, grp, G, ts, s_range, lo, hi);
     if (lo >= hi) return;
-    const int c_first = lo / kChunk + (int)blockIdx.y, c_last = (hi - 1) / kChunk;
+    const int c_first = lo / kChunk + cw.slice, c_last = (hi - 1) / kChunk;
     if (c_first > c_last) return;
 
     /* Queries -> A fragments: word r of lane (g,t) for (j, mt, ks) is row h = mt*16 + g +
@@ -555,12 +581,13 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
     const int wg = NWG == 1 ? 0 : tid / kWgThreads, wtid = NWG == 1 ? tid : tid % kWgThreads;
     const int warp = wtid >> 5, g = lane >> 2, t = lane & 3;
     const int ts = src.table_stride();
-    const Group grp = src.group((int)blockIdx.x);
+    const CtaWork cw = cta_work();
+    const Group grp = src.group(cw.group);
     const int trow = grp.trow;
     int lo, hi;
     group_ranges(src, grp, G, ts, s_range, lo, hi);
     if (lo >= hi) return; /* CTA-uniform: every thread read the same ranges */
-    const int c_first = lo / kWgKeys + (int)blockIdx.y, c_last = (hi - 1) / kWgKeys;
+    const int c_first = lo / kWgKeys + cw.slice, c_last = (hi - 1) / kWgKeys;
     if (c_first > c_last) return;
 
     /* Queries -> swizzled A tiles (head h = one 128-byte row), in the same cp.async group as
@@ -711,6 +738,10 @@ int sm_count() {
 int chunk_slices(int groups, int span, int chunk) {
     int chunks = (span + chunk - 1) / chunk;
     long long want = (4LL * sm_count() * 3 + groups - 1) / groups;
+    if constexpr (SEAM_LOGITS_SCHED >= 2) { /* fewer, longer CTAs (A/B) */
+        constexpr int div = SEAM_LOGITS_SCHED == 2 ? 2 : 4;
+        want = (want + div - 1) / div;
+    }
     if (want < 1) want = 1;
     if (want > chunks) want = chunks;
     if (want > 65535) want = 65535;

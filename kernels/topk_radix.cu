@@ -35,8 +35,8 @@
  *   Histogram updates are plain shared-memory increments (ATOMS.POPC.INC: lanes on one
  *   address are counted in one update, so sorted and constant rows do not serialise). Rows
  *   are read with 16-byte loads, 64 KB per CTA in flight, so a decode slice arrives in one
- *   or two memory round trips; the default-mode kernel also asks L2 for each warp's next
- *   step while it loads this one (prefetch.global.L2: no registers held).
+ *   or two memory round trips; with one CTA per row a warp also asks L2 for its next step
+ *   while it loads this one (prefetch.global.L2: no registers held).
  *
  * Split rows: few long rows (decode) would leave most SMs idle with one CTA per row, so the
  * launcher gives each row a thread-block cluster of S CTAs (sm_90; S in 2, 4, 8, 12, 16;
@@ -117,12 +117,19 @@ constexpr bool kEarlyExit = SEAM_TOPK_EARLY_EXIT;
  * (one CTA a row): its pass 1 over long rows was latency-bound at 4 loads per lane (ncu,
  * 256 x 128K, H200: half the issue slots idle, long-scoreboard stalls on the loads), and 8
  * loads per lane spill. One step ahead measured 5-7% faster on 256 x 64K-160K and prefill
- * 1024 x 128K (H200), two and four less; in the deterministic kernel it was 1-2% slower on
- * prefill 32K rows (it adds to that kernel's spills), so there it is off. 0: none. */
+ * 1024 x 128K (H200), two and four less. 0: none. */
 #ifndef SEAM_TOPK_PREFETCH
 #define SEAM_TOPK_PREFETCH 1
 #endif
 constexpr int kPrefetchSteps = SEAM_TOPK_PREFETCH;
+/* The same one step ahead in the deterministic S = 1 kernels (short-row one included): on
+ * 256 x 128K-160K and prefill 1024 x 128K it measured 3-4% faster (H200, session 8 run 1),
+ * which brings them under 1.15x the default mode. -DSEAM_TOPK_PREFETCH_DET=0 turns it off
+ * for A/B runs. */
+#ifndef SEAM_TOPK_PREFETCH_DET
+#define SEAM_TOPK_PREFETCH_DET 1
+#endif
+constexpr int kPrefetchDet = SEAM_TOPK_PREFETCH_DET;
 
 /* Phase timeline, a diagnostic build only (-Dcuda_args=-DSEAM_TOPK_STAMPS): thread 0 of each
  * of the first kStampCtas CTAs records %globaltimer at the start, after pass 1's read, after
@@ -464,7 +471,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
      * H200 (it spills), so the extra bandwidth there does not want more bytes in flight. */
     constexpr int kVec = S > 1 ? 8 : 4;
     /* L2 prefetch, steps ahead (split rows: one step measured 10% slower on 64 x 128K) */
-    constexpr int kAhead = DET || S > 1 ? 0 : kPrefetchSteps;
+    constexpr int kAhead = S > 1 ? 0 : DET ? kPrefetchDet : kPrefetchSteps;
     const int row = blockIdx.x / S;
     int rank = 0;
     if constexpr (S > 1) rank = (int)cg::this_cluster().block_rank();
@@ -740,7 +747,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                     if (tie && ts < fneed) o.write(k - fneed + ts, idx);
                 } else if (direct) {
                     if (gt || tie) {
-                        int owner = idx / per, local = idx - owner * per;
+                        const int owner = S == 1 ? 0 : idx / per, local = idx - owner * per;
                         uint32_t *words = tie ? tiew : gtw;
                         if constexpr (S > 1)
                             words = cg::this_cluster().map_shared_rank(words, owner);
