@@ -130,6 +130,13 @@ constexpr int kPrefetchSteps = SEAM_TOPK_PREFETCH;
 #define SEAM_TOPK_PREFETCH_DET 1
 #endif
 constexpr int kPrefetchDet = SEAM_TOPK_PREFETCH_DET;
+/* Split rows' loads, for A/B runs: 0 = 8 loads a lane in flight, no prefetch; 1 = 4 loads and
+ * the one-step L2 prefetch (as one CTA per row); 2 = 4 loads, no prefetch. */
+#ifndef SEAM_TOPK_SPLIT_LOADS
+#define SEAM_TOPK_SPLIT_LOADS 0
+#endif
+constexpr int kSplitVec = SEAM_TOPK_SPLIT_LOADS == 0 ? 8 : 4;
+constexpr int kSplitAhead = SEAM_TOPK_SPLIT_LOADS == 1 ? 1 : 0;
 
 /* Phase timeline, a diagnostic build only (-Dcuda_args=-DSEAM_TOPK_STAMPS): thread 0 of each
  * of the first kStampCtas CTAs records %globaltimer at the start, after pass 1's read, after
@@ -469,9 +476,10 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
 
     /* 16-byte loads per lane in flight: 8 with one CTA per row measured 4-9% slower on an
      * H200 (it spills), so the extra bandwidth there does not want more bytes in flight. */
-    constexpr int kVec = S > 1 ? 8 : 4;
-    /* L2 prefetch, steps ahead (split rows: one step measured 10% slower on 64 x 128K) */
-    constexpr int kAhead = S > 1 ? 0 : DET ? kPrefetchDet : kPrefetchSteps;
+    constexpr int kVec = S > 1 ? kSplitVec : 4;
+    /* L2 prefetch, steps ahead (split rows: one step measured 10% slower on 64 x 128K at 8
+     * loads a lane) */
+    constexpr int kAhead = S > 1 ? kSplitAhead : DET ? kPrefetchDet : kPrefetchSteps;
     const int row = blockIdx.x / S;
     int rank = 0;
     if constexpr (S > 1) rank = (int)cg::this_cluster().block_rank();
