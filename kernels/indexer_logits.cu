@@ -99,24 +99,28 @@ constexpr int kRaggedGroup = 8;
 #define SEAM_LOGITS_ONE_ROW_LAUNCH 1
 #endif
 
-/* Which CTA takes which (group, chunk slice). 0: CTA (x, y) takes group x, slice y (the
- * order before session 8). 1: the CTAs in launch order take the groups from the last one
- * down, all slices of a group together: causal prefill groups grow with their index, so the
- * longest run first and the last wave is short ones (longest-first scheduling), where the
- * plain order ends every sweep over y with the longest. 2 and 3: as 1, with a half and a
- * quarter of the slices, so a CTA loads its group's queries (8 KB a row) once for more key
- * chunks and double-buffers more of them. A/B switch (-DSEAM_LOGITS_SCHED=N); results do
- * not depend on it. */
-#ifndef SEAM_LOGITS_SCHED
-#define SEAM_LOGITS_SCHED 0
+/* Launches of groups of 8 rows (two warpgroups: prefill) take their groups longest first and
+ * give each CTA twice the key chunks: causal prefill groups grow with their index, and in the
+ * plain order (CTA (x, y) = group x, slice y) every sweep over y ends with the longest, so the
+ * last wave ran long CTAs on a draining GPU; and a CTA loads its group's queries (64 KB) once
+ * for its chunks (16 KB each). H200, session 8 run 2: prefill 4K x 4K 0.228 -> 0.203 ms, paged
+ * prefill 0.257 -> 0.221, 4K x 16K -2%; the order alone gained half of that. Groups of at most
+ * 4 rows (decode, NextN: uniform lengths, small query tiles) keep the plain order and
+ * slices: there both changes measured 2-9% slower. -DSEAM_LOGITS_LONGEST_FIRST=0 builds the
+ * plain order everywhere, for A/B runs. */
+#ifndef SEAM_LOGITS_LONGEST_FIRST
+#define SEAM_LOGITS_LONGEST_FIRST 1
 #endif
+constexpr bool kLongestFirst = SEAM_LOGITS_LONGEST_FIRST;
 
 struct CtaWork {
     int group, slice;
 };
 
-__device__ __forceinline__ CtaWork cta_work() {
-    if constexpr (SEAM_LOGITS_SCHED == 0) {
+/* The group and chunk slice of this CTA: with kDescending the CTAs in launch order take the
+ * groups from the last one down, all slices of a group together. */
+template <bool kDescending> __device__ __forceinline__ CtaWork cta_work() {
+    if constexpr (!kDescending) {
         return {(int)blockIdx.x, (int)blockIdx.y};
     } else {
         const int linear = (int)(blockIdx.y * gridDim.x + blockIdx.x);
@@ -297,7 +301,7 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int ts = src.table_stride();
-    const CtaWork cw = cta_work();
+    const CtaWork cw = cta_work<false>();
     const Group grp = src.group(cw.group);
     const int trow = grp.trow;
     int lo, hi;
@@ -581,7 +585,7 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
     const int wg = NWG == 1 ? 0 : tid / kWgThreads, wtid = NWG == 1 ? tid : tid % kWgThreads;
     const int warp = wtid >> 5, g = lane >> 2, t = lane & 3;
     const int ts = src.table_stride();
-    const CtaWork cw = cta_work();
+    const CtaWork cw = cta_work<NWG == 2 && kLongestFirst>();
     const Group grp = src.group(cw.group);
     const int trow = grp.trow;
     int lo, hi;
@@ -734,14 +738,11 @@ int sm_count() {
 
 /* Launch shapes: groups x chunk slices. Each CTA loads its group's queries once and walks
  * chunks c = first + y, first + y + gridDim.y, ...; gridDim.y is sized from the shapes so
- * the whole grid is about four waves of CTAs. */
-int chunk_slices(int groups, int span, int chunk) {
+ * the whole grid is about four waves of CTAs, divided by div (fewer, longer CTAs). */
+int chunk_slices(int groups, int span, int chunk, int div = 1) {
     int chunks = (span + chunk - 1) / chunk;
     long long want = (4LL * sm_count() * 3 + groups - 1) / groups;
-    if constexpr (SEAM_LOGITS_SCHED >= 2) { /* fewer, longer CTAs (A/B) */
-        constexpr int div = SEAM_LOGITS_SCHED == 2 ? 2 : 4;
-        want = (want + div - 1) / div;
-    }
+    want = (want + div - 1) / div;
     if (want < 1) want = 1;
     if (want > chunks) want = chunks;
     if (want > 65535) want = 65535;
@@ -797,7 +798,8 @@ seam_status launch_wgmma_nwg(const Source &src, const uint8_t *q, const float *w
     const size_t smem = wgmma_smem_bytes(NWG, G);
     auto kernel = logits_wgmma_kernel<NWG, Source>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, kWgKeys));
+    const int div = NWG == 2 && kLongestFirst ? 2 : 1;
+    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, kWgKeys, div));
     kernel<<<grid, NWG * kWgThreads, smem, stream>>>(src, q, w, out, G, out_stride);
     SEAM_CUDA_CHECK_LAUNCH();
     return SEAM_OK;
