@@ -75,7 +75,6 @@
  * state lives in shared memory, so there is no global workspace to reset and a replay sees
  * fresh lengths, row starts and scores. */
 #include <atomic>
-#include <type_traits>
 #ifdef SEAM_TOPK_STAMPS
 #include <algorithm>
 #include <cstdio>
@@ -131,12 +130,15 @@ constexpr int kPrefetchSteps = SEAM_TOPK_PREFETCH;
 #define SEAM_TOPK_PREFETCH_DET 1
 #endif
 constexpr int kPrefetchDet = SEAM_TOPK_PREFETCH_DET;
-/* Split rows spread a step's loads over the CTA (for_each_elem's kSpread; 0: each warp's
- * consecutive, the layout before session 8, for A/B runs). */
-#ifndef SEAM_TOPK_SPREAD_SPLIT
-#define SEAM_TOPK_SPREAD_SPLIT 1
+/* Split slices of at most one step of 4 loads a lane (8K elements) are read 4 a lane, not 8:
+ * at 8 a lane the warps past the slice's end sit idle while the others take 32 elements a
+ * lane. 4 loads a lane everywhere measured 3-5% faster on slices of 8K (1 x 128K, 4 x 128K,
+ * 1 x 64K) and 5-11% slower on longer ones (64 x 128K, 1 x 160K, 16 x 128K; H200, session 8
+ * run 2). 0: always 8, for A/B runs. */
+#ifndef SEAM_TOPK_SHORT_SLICE_VEC4
+#define SEAM_TOPK_SHORT_SLICE_VEC4 1
 #endif
-constexpr bool kSpreadSplit = SEAM_TOPK_SPREAD_SPLIT;
+constexpr bool kShortSliceVec4 = SEAM_TOPK_SHORT_SLICE_VEC4;
 
 /* Phase timeline, a diagnostic build only (-Dcuda_args=-DSEAM_TOPK_STAMPS): thread 0 of each
  * of the first kStampCtas CTAs records %globaltimer at the start, after pass 1's read, after
@@ -235,16 +237,10 @@ struct no_step_end {
  * split rows: 64 KB per CTA, so a decode slice arrives in one or two memory round trips; 4
  * with one CTA per row, where two CTAs per SM already keep HBM busy), and with kAhead > 0 the
  * lines kAhead steps ahead are asked of L2 at the same time; the unaligned head and
- * the tail (at most 3 elements each) are one extra step of the last warp. A warp's loads of
- * a step are kVec * 32 consecutive float4, or with kSpread those of the whole CTA are
- * interleaved (load u of thread t: float4 base + u * kThreads + t), so a slice shorter than
- * a step keeps every warp busy with fewer loads each: split slices of 8-11K elements at
- * kVec = 8 left half the warps idle. (kSpread in the one-CTA-per-row kernels made them spill
- * 8 bytes; they read long rows, so it is off there.) After
- * each step the warp calls end(first, gap) together: the lane's elements of that step, in
- * the order f saw them, were j = 0, 1, ... at index first + (j >> 2) * gap + (j & 3) (see
- * step_gather). */
-template <int kVec, int kAhead = 0, bool kSpread = false, class F, class E = no_step_end>
+ * the tail (at most 3 elements each) are one extra step of the last warp. After each step
+ * the warp calls end(first, gap) together: the lane's elements of that step, in the order f
+ * saw them, were j = 0, 1, ... at index first + (j >> 2) * gap + (j & 3) (see step_gather). */
+template <int kVec, int kAhead = 0, class F, class E = no_step_end>
 __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int lo, int hi, F &&f,
                                               E &&end = E()) {
     static_assert(4 * kVec <= 32, "a step's elements of a lane must fit step_gather's 32-bit mask");
@@ -256,13 +252,11 @@ __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int l
     head = min(head, n);
     const int nv = (n - head) >> 2, tail = (n - head) & 3;
     const float4 *v4 = reinterpret_cast<const float4 *>(p + head);
-    /* One step: the lane's loads start at float4 t0 + base, kGap apart. */
-    auto step = [&](int base, int t0, auto gap) {
-        constexpr int kGap = decltype(gap)::value;
+    for (int base = warp * 32 * kVec; base < nv; base += kThreads * kVec) {
         float4 v[kVec];
 #pragma unroll
         for (int u = 0; u < kVec; u++) {
-            int i = base + t0 + u * kGap;
+            int i = base + u * 32 + lane;
             v[u] = i < nv ? __ldg(v4 + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
             if constexpr (kAhead > 0) {
                 constexpr int ahead = kAhead * kThreads * kVec;
@@ -271,7 +265,7 @@ __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int l
         }
 #pragma unroll
         for (int u = 0; u < kVec; u++) {
-            int i = base + t0 + u * kGap;
+            int i = base + u * 32 + lane;
             bool ok = i < nv;
             int e = lo + head + 4 * i;
             f(e, seam_topk_key(v[u].x), ok);
@@ -279,14 +273,7 @@ __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int l
             f(e + 2, seam_topk_key(v[u].z), ok);
             f(e + 3, seam_topk_key(v[u].w), ok);
         }
-        end(lo + head + 4 * (base + t0), 4 * kGap);
-    };
-    if constexpr (kSpread) {
-        for (int base = 0; base + warp * 32 < nv; base += kThreads * kVec)
-            step(base, (int)threadIdx.x, std::integral_constant<int, kThreads>());
-    } else {
-        for (int base = warp * 32 * kVec; base < nv; base += kThreads * kVec)
-            step(base, lane, std::integral_constant<int, 32>());
+        end(lo + head + 4 * (base + lane), 4 * 32);
     }
     if (warp == kWarps - 1) {
         int e = -1;
@@ -297,6 +284,19 @@ __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int l
         f(ok ? e : lo, seam_topk_key(v), ok);
         end(ok ? e : lo, 0);
     }
+}
+
+/* for_each_elem for a kernel reading kVec loads a lane; a split slice (S > 1) that fits one
+ * step of 4 loads a lane takes 4 (see kShortSliceVec4). */
+template <int kVec, int kAhead, int S, class F, class E = no_step_end>
+__device__ __forceinline__ void for_each_slice_elem(const float *__restrict__ x, int lo, int hi, F &&f,
+                                                    E &&end = E()) {
+    if constexpr (S > 1 && kVec > 4 && kShortSliceVec4)
+        if (hi - lo <= kThreads * 4 * 4) {
+            for_each_elem<4, kAhead>(x, lo, hi, f, end);
+            return;
+        }
+    for_each_elem<kVec, kAhead>(x, lo, hi, f, end);
 }
 
 /* Flagged elements of a warp's for_each_elem steps into a shared buffer, one counter atomic
@@ -350,10 +350,10 @@ __device__ __forceinline__ void bitmap_set(uint32_t *words, int local) {
 /* Deterministic mode with the threshold known: mark [from, to) of row x in the slice bitmaps
  * (bit idx - from): above the threshold in gtw, equal to it in tiew. The threshold T is the
  * keys' bits from tsh up. */
-template <int kVec, int kAhead, bool kSpread>
+template <int kVec, int kAhead>
 __device__ __forceinline__ void mark_threshold(const float *__restrict__ x, int from, int to, uint32_t T,
                                                int tsh, uint32_t *gtw, uint32_t *tiew) {
-    for_each_elem<kVec, kAhead, kSpread>(x, from, to, [&](int idx, uint32_t key, bool ok) {
+    for_each_elem<kVec, kAhead>(x, from, to, [&](int idx, uint32_t key, bool ok) {
         if (ok && (key >> tsh) > T) bitmap_set(gtw, idx - from);
         if (ok && (key >> tsh) == T) bitmap_set(tiew, idx - from);
     });
@@ -494,7 +494,6 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     constexpr int kVec = S > 1 ? 8 : 4;
     /* L2 prefetch, steps ahead (split rows: one step measured 10% slower on 64 x 128K) */
     constexpr int kAhead = S > 1 ? 0 : DET ? kPrefetchDet : kPrefetchSteps;
-    constexpr bool kSpread = S > 1 && kSpreadSplit;
     const int row = blockIdx.x / S;
     int rank = 0;
     if constexpr (S > 1) rank = (int)cg::this_cluster().block_rank();
@@ -555,7 +554,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
      * go on to the remaining levels. */
     const bool in_smem = SHORT || (S == 1 && len <= cand_cap);
     if (in_smem) {
-        for_each_elem<kVec, kAhead, kSpread>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
+        for_each_elem<kVec, kAhead>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
             if (ok) cand_key[idx] = key;
             hist_add(hist, ok ? key >> kShift[0] : (uint32_t)kDiscard);
         });
@@ -590,7 +589,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             spec = true;
             const int chunk = min(kSpecChunk, (cand_cap / 2) & ~31);
             uint32_t *sample = cand_key + (cand_cap - chunk);
-            for_each_elem<kVec, kAhead, kSpread>(x, lo, lo + chunk, [&](int idx, uint32_t key, bool ok) {
+            for_each_elem<kVec, kAhead>(x, lo, lo + chunk, [&](int idx, uint32_t key, bool ok) {
                 hist_fn(idx, key, ok);
                 if (ok) sample[idx - lo] = key;
             });
@@ -617,7 +616,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             /* The rest in batches (step_gather): a candidate's key is read again at the
              * step's end (an L1 hit, ~1% of the elements). */
             step_gather sg;
-            for_each_elem<kVec, kAhead, kSpread>(
+            for_each_elem<kVec, kAhead>(
                 x, lo + chunk, hi,
                 [&](int idx, uint32_t key, bool ok) {
                     hist_fn(idx, key, ok);
@@ -632,7 +631,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                     });
                 });
         } else {
-            for_each_elem<kVec, kAhead, kSpread>(x, lo, hi, hist_fn);
+            for_each_slice_elem<kVec, kAhead, S>(x, lo, hi, hist_fn);
         }
         __syncthreads();
         if (level == 0) topk_stamp(1);
@@ -711,7 +710,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             /* From global memory: slots in batches (step_gather), not per element, the
              * candidates' keys read again at each step's end (L1 hits). */
             step_gather above_g, cand_g;
-            for_each_elem<kVec, kAhead, kSpread>(
+            for_each_slice_elem<kVec, kAhead, S>(
                 x, lo, hi,
                 [&](int idx, uint32_t key, bool ok) {
                     const uint32_t top = key >> shift;
@@ -786,7 +785,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         const uint32_t T = prefix;
         if constexpr (!DET) { /* tie-heavy rows (e.g. all equal) end here: slots in batches */
             step_gather gt_g, tie_g;
-            for_each_elem<kVec, kAhead, kSpread>(
+            for_each_slice_elem<kVec, kAhead, S>(
                 x, lo, hi,
                 [&](int, uint32_t key, bool ok) {
                     gt_g.add(ok && key > T);
@@ -799,7 +798,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                     });
                 });
         } else if (direct) { /* deterministic-windowed reads the row once more, below */
-            mark_threshold<kVec, kAhead, kSpread>(x, lo, hi, T, 0, gtw, tiew);
+            mark_threshold<kVec, kAhead>(x, lo, hi, T, 0, gtw, tiew);
         }
         cluster_sync();
     }
@@ -846,7 +845,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 const int we = min(hi, w0 + win);
                 for (int i = threadIdx.x; i < bm_words; i += kThreads) gtw[i] = tiew[i] = 0;
                 __syncthreads();
-                mark_threshold<kVec, kAhead, kSpread>(x, w0, we, T, tsh, gtw, tiew);
+                mark_threshold<kVec, kAhead>(x, w0, we, T, tsh, gtw, tiew);
                 __syncthreads();
                 unsigned long long next = 0;
                 det_emit(gtw, tiew, (we - w0 + 31) >> 5, w0, fneed, start_sel, o, tmp,
