@@ -34,9 +34,10 @@
  *     stop after level 1 (its bins hold ~1 candidate each).
  *   Histogram updates are plain shared-memory increments (ATOMS.POPC.INC: lanes on one
  *   address are counted in one update, so sorted and constant rows do not serialise). Rows
- *   are read with 16-byte loads, 64 KB per CTA in flight, so a decode slice arrives in one
- *   or two memory round trips; with one CTA per row a warp also asks L2 for its next step
- *   while it loads this one (prefetch.global.L2: no registers held).
+ *   are read with 16-byte loads, 64 KB per CTA in flight in split rows (32 KB for slices of
+ *   at most 8K elements, so that every warp has some), so a decode slice arrives in one or
+ *   two memory round trips; with one CTA per row a warp also asks L2 for its next step while
+ *   it loads this one (prefetch.global.L2: no registers held).
  *
  * Split rows: few long rows (decode) would leave most SMs idle with one CTA per row, so the
  * launcher gives each row a thread-block cluster of S CTAs (sm_90; S in 2, 4, 8, 12, 16;
@@ -123,9 +124,10 @@ constexpr bool kEarlyExit = SEAM_TOPK_EARLY_EXIT;
 #endif
 constexpr int kPrefetchSteps = SEAM_TOPK_PREFETCH;
 /* The same one step ahead in the deterministic S = 1 kernels (short-row one included): on
- * 256 x 128K-160K and prefill 1024 x 128K it measured 3-4% faster (H200, session 8 run 1),
- * which brings them under 1.15x the default mode. -DSEAM_TOPK_PREFETCH_DET=0 turns it off
- * for A/B runs. */
+ * 256 x 128K-160K and prefill 1024 x 128K it measured 1-4% faster (H200, session 8 runs 1
+ * and 2): 1.13x the default mode's time on 160K and prefill 128K (from 1.15 and 1.17) and
+ * 1.15x on 256 x 128K (from 1.16).
+ * -DSEAM_TOPK_PREFETCH_DET=0 turns it off for A/B runs. */
 #ifndef SEAM_TOPK_PREFETCH_DET
 #define SEAM_TOPK_PREFETCH_DET 1
 #endif
@@ -234,8 +236,9 @@ struct no_step_end {
 /* Visit every element of the slice [lo, hi) of row x: f(idx, key, ok) is called by all
  * lanes of a warp together (ok false on lanes without an element), so it may use warp
  * collectives. The body is read with 16-byte loads, kVec of them per lane in flight (8 in
- * split rows: 64 KB per CTA, so a decode slice arrives in one or two memory round trips; 4
- * with one CTA per row, where two CTAs per SM already keep HBM busy), and with kAhead > 0 the
+ * split rows: 64 KB per CTA, so a decode slice arrives in one or two memory round trips,
+ * except short slices, see for_each_slice_elem; 4 with one CTA per row, where two CTAs per
+ * SM already keep HBM busy), and with kAhead > 0 the
  * lines kAhead steps ahead are asked of L2 at the same time; the unaligned head and
  * the tail (at most 3 elements each) are one extra step of the last warp. After each step
  * the warp calls end(first, gap) together: the lane's elements of that step, in the order f
