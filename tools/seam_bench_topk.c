@@ -56,6 +56,7 @@ static const method methods[] = {
     {"radix-det", SEAM_TOPK_RADIX, 1},
     {"sort", SEAM_TOPK_SORT, 0},
 };
+enum { NUM_METHODS = sizeof methods / sizeof methods[0] };
 static const char *const data_names[] = {"normal", "ties", "few"};
 
 /* Median time in us of `reps` calls, each on the next input slot. */
@@ -125,7 +126,7 @@ int main(int argc, char **argv) {
             }
             i++;
         } else if (!strcmp(argv[i], "--method") && i + 1 < argc) {
-            for (int m = 0; m < 3; m++)
+            for (int m = 0; m < NUM_METHODS; m++)
                 if (!strcmp(argv[i + 1], methods[m].name)) only_method = m;
             if (only_method < 0) {
                 fprintf(stderr, "--method %s: expected radix, radix-det or sort\n", argv[i + 1]);
@@ -211,7 +212,7 @@ int main(int argc, char **argv) {
             last_data = d;
             CK(bench_fill(pool, shape_elems * (size_t)slots, d == 0 ? 0 : d == 1 ? 1 : 2,
                           (uint32_t)(si * 3 + d + 1), stream));
-            for (int mi = 0; mi < 3; mi++) {
+            for (int mi = 0; mi < NUM_METHODS; mi++) {
                 const method *m = &methods[mi];
                 if (only_method >= 0 && mi != only_method) continue;
                 if (m->backend == SEAM_TOPK_SORT && (shape_elems > ((size_t)16 << 20) || d == 2)) continue;
