@@ -113,6 +113,14 @@ constexpr int kRaggedGroup = 8;
 #endif
 constexpr bool kLongestFirst = SEAM_LOGITS_LONGEST_FIRST;
 
+/* One-warpgroup launches (decode, NextN) give each CTA at least this many key chunks (a CTA
+ * with one chunk loads and computes it with nothing to overlap; one request of 128K keys ran
+ * 1024 such CTAs in two waves). */
+#ifndef SEAM_LOGITS_MIN_CHUNKS
+#define SEAM_LOGITS_MIN_CHUNKS 1
+#endif
+constexpr int kOneWgMinChunks = SEAM_LOGITS_MIN_CHUNKS;
+
 struct CtaWork {
     int group, slice;
 };
@@ -424,6 +432,18 @@ constexpr int kKTileBytes = kWgKeys * kDim;  /* one key chunk, 16 KB */
 #define SEAM_WGMMA_TWO_WG 1
 #endif
 constexpr int kTwoWgMinRows = 5;
+
+/* A warpgroup computing several rows of a chunk (NextN, prefill groups) issues its next
+ * row's MMAs as soon as this row's accumulators are turned into weighted partial sums, so
+ * the tensor cores work while this row is reduced (shuffles, shared memory, a barrier)
+ * instead of after. 1: one-warpgroup launches (decode, NextN); 2: two-warpgroup ones too;
+ * -DSEAM_WGMMA_OVERLAP=0 issues each row's MMAs after the previous row is written, for A/B
+ * runs. */
+#ifndef SEAM_WGMMA_OVERLAP
+#define SEAM_WGMMA_OVERLAP 1
+#endif
+constexpr bool kOverlapMma = SEAM_WGMMA_OVERLAP >= 1;
+constexpr bool kOverlapTwoWg = SEAM_WGMMA_OVERLAP >= 2;
 int wgmma_warpgroups(int G) { return SEAM_WGMMA_TWO_WG && G >= kTwoWgMinRows ? 2 : 1; }
 
 __device__ __forceinline__ uint32_t smem_addr(const void *p) {
@@ -457,11 +477,24 @@ __device__ __forceinline__ uint64_t sw128_desc(uint32_t saddr) {
 #define SEAM_HAVE_WGMMA 1
 #endif
 
-/* d[64 heads x 128 keys] = A[64 x 128] . B[128 x 128]^T in fp32, both operands K-major in
- * shared memory: four k-steps of wgmma m64n128k32 e4m3, the first with scale-d = 0 (it
- * overwrites d), then wait for the result. One asm statement, so the compiler cannot move a
- * use of d between issue and wait. */
-__device__ __forceinline__ void wgmma_64x128x128(float (&d)[64], uint64_t a, uint64_t b) {
+/* The 64 accumulator registers as asm operands: "+f" on every one, so the compiler neither
+ * reads nor moves them between the asm statement that issues a wgmma and the one that waits
+ * for it (ptxas checks the rest: it serialises wgmmas whose registers are touched early). */
+#define SEAM_WGMMA_D64                                                                             \
+    "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),     \
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]),        \
+        "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]),      \
+        "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]),      \
+        "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]),      \
+        "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]),      \
+        "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]),      \
+        "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]),      \
+        "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+
+/* Start d[64 heads x 128 keys] = A[64 x 128] . B[128 x 128]^T in fp32, both operands K-major
+ * in shared memory: four k-steps of wgmma m64n128k32 e4m3, the first with scale-d = 0 (it
+ * overwrites d), committed as one group. d holds the result only after wgmma_wait. */
+__device__ __forceinline__ void wgmma_issue_64x128x128(float (&d)[64], uint64_t a, uint64_t b) {
 #ifdef SEAM_HAVE_WGMMA
     asm volatile(
         "{\n"
@@ -507,24 +540,8 @@ __device__ __forceinline__ void wgmma_64x128x128(float (&d)[64], uint64_t a, uin
     "%56, %57, %58, %59, %60, %61, %62, %63"
         "}, %67, %71, 1, 1, 1;\n"
         "wgmma.commit_group.sync.aligned;\n"
-        "wgmma.wait_group.sync.aligned 0;\n"
         "}\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]),
-          "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]),
-          "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]),
-          "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),
-          "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]),
-          "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]),
-          "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]),
-          "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]),
-          "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+        : SEAM_WGMMA_D64
         : "l"(a), "l"(a + 2), "l"(a + 4), "l"(a + 6), "l"(b), "l"(b + 2), "l"(b + 4), "l"(b + 6)
         : "memory");
 #else
@@ -532,6 +549,17 @@ __device__ __forceinline__ void wgmma_64x128x128(float (&d)[64], uint64_t a, uin
     __trap(); /* the host routes here only on sm_90 (see wgmma_supported) */
 #endif
 }
+
+/* Wait for this warpgroup's wgmmas: afterwards d holds the last issued product. */
+__device__ __forceinline__ void wgmma_wait(float (&d)[64]) {
+#ifdef SEAM_HAVE_WGMMA
+    asm volatile("wgmma.wait_group.sync.aligned 0;\n" : SEAM_WGMMA_D64 : : "memory");
+#else
+    (void)d;
+    __trap();
+#endif
+}
+#undef SEAM_WGMMA_D64
 
 /* The 128 keys [kb, kb + 128) -> one swizzled B tile, loaded by the CTA's NT threads, 8 per
  * key (one 16-byte chunk each: a warp reads four whole 128-byte keys per instruction). Keys
@@ -635,20 +663,34 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
         const float scale = cs >= 0 ? __ldg(src.scales + cs) : 0.0f;
         const uint64_t b_desc = sw128_desc(k_tile0 + buf * kKTileBytes);
 
-        int done = 0; /* rows this warpgroup computed in this chunk: picks its reduction buffer */
-        for (int j = wg; j < G; j += NWG) {
-            const int s0 = s_range[2 * j], e0 = s_range[2 * j + 1];
-            if (kb >= e0 || kb + kWgKeys <= s0) continue; /* warpgroup-uniform */
-            wgmma_64x128x128(d, sw128_desc(q_tile + j * kQTileBytes), b_desc);
+        /* Warpgroup wg takes rows wg, wg + NWG, ... (rows_wg of them; with G odd the second
+         * one's last is past G and computes row G - 1 again, unwritten). Every one is
+         * multiplied, also a row whose range misses this chunk (rare: rows of a group see
+         * nearly the same keys) or that does not exist (a partial group's zero tiles): the
+         * loop's branches then depend only on G, which ptxas needs to leave the next row's
+         * MMAs in flight across them, and such a row is simply not written. */
+        const int rows_wg = (G + NWG - 1) / NWG;
+        /* Two warpgroups: their own reduction barriers are a branch on wg, which ptxas
+         * treats as divergent and then serialises the wgmmas in flight across it; overlap
+         * there (SEAM_WGMMA_OVERLAP=2) syncs the whole CTA instead, the warpgroups in step. */
+        constexpr bool kOverlap = kOverlapMma && (NWG == 1 || kOverlapTwoWg);
+        auto a_desc = [&](int r) { return sw128_desc(q_tile + min(r * NWG + wg, G - 1) * kQTileBytes); };
+        wgmma_issue_64x128x128(d, a_desc(0), b_desc);
+        for (int r = 0; r < rows_wg; r++) {
+            const int j = r * NWG + wg;
+            wgmma_wait(d);
             /* Accumulator fragment of m64nNk32 .f32: warp w holds heads 16w..16w+15; lane
              * (g, t) holds d[4*nb + 2*r + e] = D[head 16w + g + 8r][key 8*nb + 2t + e]. */
-            const float w0 = s_w[j * kWgHeads + warp * 16 + g], w1 = s_w[j * kWgHeads + warp * 16 + g + 8];
+            const int jw = min(j, G - 1);
+            const float w0 = s_w[jw * kWgHeads + warp * 16 + g], w1 = s_w[jw * kWgHeads + warp * 16 + g + 8];
             float part[32];
 #pragma unroll
             for (int nb = 0; nb < 16; nb++)
 #pragma unroll
                 for (int e = 0; e < 2; e++)
                     part[2 * nb + e] = w0 * fmaxf(d[4 * nb + e], 0.0f) + w1 * fmaxf(d[4 * nb + 2 + e], 0.0f);
+            /* d is free again: the next row's MMAs run while this row is reduced. */
+            if (kOverlap && r + 1 < rows_wg) wgmma_issue_64x128x128(d, a_desc(r + 1), b_desc);
             /* Sum over g (lane bits 2..4): afterwards lane (g, t) holds items 4g + i, i.e.
              * keys 16g + 8*(i/2) + 2t + (i%2). */
             transpose_reduce_step<32, 16>(part, lane);
@@ -658,14 +700,16 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
              * warpgroup has two buffers used in turn, so one barrier of the warpgroup per
              * computed row suffices (a buffer is rewritten two computed rows later, after
              * every thread of the warpgroup passed the barrier between). */
-            float *red = s_red + (wg * 2 + (done++ & 1)) * 4 * kWgKeys;
+            float *red = s_red + (wg * 2 + (r & 1)) * 4 * kWgKeys;
             *reinterpret_cast<float2 *>(red + warp * kWgKeys + 16 * g + 2 * t) = make_float2(part[0], part[1]);
             *reinterpret_cast<float2 *>(red + warp * kWgKeys + 16 * g + 8 + 2 * t) = make_float2(part[2], part[3]);
-            warpgroup_sync<NWG>(wg);
-            if (col >= s0 && col < e0) {
+            if constexpr (kOverlap) __syncthreads();
+            else warpgroup_sync<NWG>(wg);
+            if (j < G && col >= s_range[2 * j] && col < s_range[2 * j + 1]) {
                 const float sum = red[wtid] + red[kWgKeys + wtid] + red[2 * kWgKeys + wtid] + red[3 * kWgKeys + wtid];
                 out[(size_t)(grp.first + j) * out_stride + col] = cs >= 0 ? sum * scale : -INFINITY;
             }
+            if (!kOverlap && r + 1 < rows_wg) wgmma_issue_64x128x128(d, a_desc(r + 1), b_desc);
         }
         __syncthreads(); /* every wgmma of this chunk is done before its buffer is refilled */
     }
@@ -738,11 +782,14 @@ int sm_count() {
 
 /* Launch shapes: groups x chunk slices. Each CTA loads its group's queries once and walks
  * chunks c = first + y, first + y + gridDim.y, ...; gridDim.y is sized from the shapes so
- * the whole grid is about four waves of CTAs, divided by div (fewer, longer CTAs). */
-int chunk_slices(int groups, int span, int chunk, int div = 1) {
+ * the whole grid is about four waves of CTAs, divided by div (fewer, longer CTAs), and each
+ * CTA gets at least min_chunks chunks of the span. */
+int chunk_slices(int groups, int span, int chunk, int div = 1, int min_chunks = 1) {
     int chunks = (span + chunk - 1) / chunk;
     long long want = (4LL * sm_count() * 3 + groups - 1) / groups;
     want = (want + div - 1) / div;
+    if (min_chunks > 1 && want > (chunks + min_chunks - 1) / min_chunks)
+        want = (chunks + min_chunks - 1) / min_chunks;
     if (want < 1) want = 1;
     if (want > chunks) want = chunks;
     if (want > 65535) want = 65535;
@@ -799,7 +846,8 @@ seam_status launch_wgmma_nwg(const Source &src, const uint8_t *q, const float *w
     auto kernel = logits_wgmma_kernel<NWG, Source>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const int div = NWG == 2 && kLongestFirst ? 2 : 1;
-    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, kWgKeys, div));
+    const int min_chunks = NWG == 1 ? kOneWgMinChunks : 1;
+    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, kWgKeys, div, min_chunks));
     kernel<<<grid, NWG * kWgThreads, smem, stream>>>(src, q, w, out, G, out_stride);
     SEAM_CUDA_CHECK_LAUNCH();
     return SEAM_OK;
