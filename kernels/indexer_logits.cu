@@ -113,13 +113,24 @@ constexpr int kRaggedGroup = 8;
 #endif
 constexpr bool kLongestFirst = SEAM_LOGITS_LONGEST_FIRST;
 
-/* One-warpgroup launches (decode, NextN) give each CTA at least this many key chunks (a CTA
- * with one chunk loads and computes it with nothing to overlap; one request of 128K keys ran
- * 1024 such CTAs in two waves). */
-#ifndef SEAM_LOGITS_MIN_CHUNKS
-#define SEAM_LOGITS_MIN_CHUNKS 1
+/* A CTA of the wgmma kernel looks up where its next chunk's keys live (paged: the block
+ * table) and its column's key scale one chunk ahead, so those dependent loads are in flight
+ * during this chunk's MMAs instead of delaying the next copy and the first write.
+ * -DSEAM_LOGITS_LOOK_AHEAD=0 looks them up when needed, for A/B runs. */
+#ifndef SEAM_LOGITS_LOOK_AHEAD
+#define SEAM_LOGITS_LOOK_AHEAD 1
 #endif
-constexpr int kOneWgMinChunks = SEAM_LOGITS_MIN_CHUNKS;
+constexpr bool kLookAhead = SEAM_LOGITS_LOOK_AHEAD;
+
+/* One-warpgroup launches (decode, NextN): when the four-wave grid would leave its CTAs
+ * fewer than this many key chunks each, the grid shrinks to one wave of resident CTAs with
+ * more chunks each (a CTA pays its queries, ranges and first copy before any overlap: one
+ * request of 128K keys ran 1024 CTAs of one chunk in two waves). 0 keeps the four-wave grid,
+ * for A/B runs. */
+#ifndef SEAM_LOGITS_FILL_BELOW
+#define SEAM_LOGITS_FILL_BELOW 4
+#endif
+constexpr int kFillBelow = SEAM_LOGITS_FILL_BELOW;
 
 struct CtaWork {
     int group, slice;
@@ -432,18 +443,6 @@ constexpr int kKTileBytes = kWgKeys * kDim;  /* one key chunk, 16 KB */
 #define SEAM_WGMMA_TWO_WG 1
 #endif
 constexpr int kTwoWgMinRows = 5;
-
-/* A warpgroup computing several rows of a chunk (NextN, prefill groups) issues its next
- * row's MMAs as soon as this row's accumulators are turned into weighted partial sums, so
- * the tensor cores work while this row is reduced (shuffles, shared memory, a barrier)
- * instead of after. 1: one-warpgroup launches (decode, NextN); 2: two-warpgroup ones too;
- * -DSEAM_WGMMA_OVERLAP=0 issues each row's MMAs after the previous row is written, for A/B
- * runs. */
-#ifndef SEAM_WGMMA_OVERLAP
-#define SEAM_WGMMA_OVERLAP 1
-#endif
-constexpr bool kOverlapMma = SEAM_WGMMA_OVERLAP >= 1;
-constexpr bool kOverlapTwoWg = SEAM_WGMMA_OVERLAP >= 2;
 int wgmma_warpgroups(int G) { return SEAM_WGMMA_TWO_WG && G >= kTwoWgMinRows ? 2 : 1; }
 
 __device__ __forceinline__ uint32_t smem_addr(const void *p) {
@@ -477,24 +476,11 @@ __device__ __forceinline__ uint64_t sw128_desc(uint32_t saddr) {
 #define SEAM_HAVE_WGMMA 1
 #endif
 
-/* The 64 accumulator registers as asm operands: "+f" on every one, so the compiler neither
- * reads nor moves them between the asm statement that issues a wgmma and the one that waits
- * for it (ptxas checks the rest: it serialises wgmmas whose registers are touched early). */
-#define SEAM_WGMMA_D64                                                                             \
-    "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),     \
-        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]),        \
-        "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]),      \
-        "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]),      \
-        "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]),      \
-        "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]),      \
-        "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]),      \
-        "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]),      \
-        "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-
-/* Start d[64 heads x 128 keys] = A[64 x 128] . B[128 x 128]^T in fp32, both operands K-major
- * in shared memory: four k-steps of wgmma m64n128k32 e4m3, the first with scale-d = 0 (it
- * overwrites d), committed as one group. d holds the result only after wgmma_wait. */
-__device__ __forceinline__ void wgmma_issue_64x128x128(float (&d)[64], uint64_t a, uint64_t b) {
+/* d[64 heads x 128 keys] = A[64 x 128] . B[128 x 128]^T in fp32, both operands K-major in
+ * shared memory: four k-steps of wgmma m64n128k32 e4m3, the first with scale-d = 0 (it
+ * overwrites d), then wait for the result. One asm statement, so the compiler cannot move a
+ * use of d between issue and wait. */
+__device__ __forceinline__ void wgmma_64x128x128(float (&d)[64], uint64_t a, uint64_t b) {
 #ifdef SEAM_HAVE_WGMMA
     asm volatile(
         "{\n"
@@ -540,8 +526,24 @@ __device__ __forceinline__ void wgmma_issue_64x128x128(float (&d)[64], uint64_t 
     "%56, %57, %58, %59, %60, %61, %62, %63"
         "}, %67, %71, 1, 1, 1;\n"
         "wgmma.commit_group.sync.aligned;\n"
+        "wgmma.wait_group.sync.aligned 0;\n"
         "}\n"
-        : SEAM_WGMMA_D64
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]),
+          "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]),
+          "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]),
+          "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),
+          "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]),
+          "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]),
+          "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]),
+          "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]),
+          "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
         : "l"(a), "l"(a + 2), "l"(a + 4), "l"(a + 6), "l"(b), "l"(b + 2), "l"(b + 4), "l"(b + 6)
         : "memory");
 #else
@@ -550,32 +552,47 @@ __device__ __forceinline__ void wgmma_issue_64x128x128(float (&d)[64], uint64_t 
 #endif
 }
 
-/* Wait for this warpgroup's wgmmas: afterwards d holds the last issued product. */
-__device__ __forceinline__ void wgmma_wait(float (&d)[64]) {
-#ifdef SEAM_HAVE_WGMMA
-    asm volatile("wgmma.wait_group.sync.aligned 0;\n" : SEAM_WGMMA_D64 : : "memory");
-#else
-    (void)d;
-    __trap();
-#endif
-}
-#undef SEAM_WGMMA_D64
+/* Where the keys a thread copies for one chunk live: the cache slot of each of its
+ * kWgKeys / (NT / 8) keys, or -1 outside [lo, hi) or without a page. */
+template <int NT> struct ChunkSlots {
+    long long s[kWgKeys / (NT / 8)];
+};
 
-/* The 128 keys [kb, kb + 128) -> one swizzled B tile, loaded by the CTA's NT threads, 8 per
- * key (one 16-byte chunk each: a warp reads four whole 128-byte keys per instruction). Keys
- * outside [lo, hi) or without a cache slot become zeros; their columns are never written as
- * logits. */
 template <int NT, class Source>
-__device__ __forceinline__ void load_keys(const Source &src, int trow, int ts, int kb, int lo, int hi,
-                                          uint32_t tile) {
-    const int part = threadIdx.x & 7;
-#pragma unroll 4
+__device__ __forceinline__ void chunk_slots(const Source &src, int trow, int ts, int kb, int lo, int hi,
+                                            ChunkSlots<NT> &cs) {
+#pragma unroll
     for (int p = 0; p < kWgKeys / (NT / 8); p++) {
-        const int key = p * (NT / 8) + (threadIdx.x >> 3), idx = kb + key;
-        const long long s = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
+        const int idx = kb + p * (NT / 8) + (threadIdx.x >> 3);
+        cs.s[p] = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
+    }
+}
+
+/* The 128 keys of one chunk -> one swizzled B tile, copied by the CTA's NT threads, 8 per
+ * key (one 16-byte chunk each: a warp reads four whole 128-byte keys per instruction), from
+ * the slots chunk_slots found. Keys without a slot become zeros; their columns are never
+ * written as logits. */
+template <int NT, class Source>
+__device__ __forceinline__ void load_keys(const Source &src, const ChunkSlots<NT> &cs, uint32_t tile) {
+    const int part = threadIdx.x & 7;
+#pragma unroll
+    for (int p = 0; p < kWgKeys / (NT / 8); p++) {
+        const int key = p * (NT / 8) + (threadIdx.x >> 3);
+        const long long s = cs.s[p];
         const uint8_t *g = s >= 0 ? src.k + (size_t)s * kDim + part * 16 : src.k;
         cp_async16(tile + key * 128 + ((part ^ (key & 7)) << 4), g, s >= 0);
     }
+}
+
+/* The scale of one output column (0 and !valid outside [lo, hi) or without a page). */
+struct ColScale {
+    float scale;
+    bool valid;
+};
+template <class Source>
+__device__ __forceinline__ ColScale col_scale(const Source &src, int trow, int ts, int col, int lo, int hi) {
+    const long long cs = (col >= lo && col < hi) ? src.slot(trow, ts, col) : -1;
+    return {cs >= 0 ? __ldg(src.scales + cs) : 0.0f, cs >= 0};
 }
 
 /* Barrier of one warpgroup's 128 threads: named barrier 1 + wg (0 is __syncthreads'), so the
@@ -631,8 +648,16 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
         const uint8_t *gq = valid ? q + ((size_t)(grp.first + j) * kWgHeads + h) * kDim + c * 16 : q;
         cp_async16(q_tile + j * kQTileBytes + h * 128 + ((c ^ (h & 7)) << 4), gq, valid);
     }
-    load_keys<NT>(src, trow, ts, c_first * kWgKeys, lo, hi, k_tile0);
+    ChunkSlots<NT> slots;
+    chunk_slots<NT>(src, trow, ts, c_first * kWgKeys, lo, hi, slots);
+    load_keys<NT>(src, slots, k_tile0);
     cp_async_commit();
+    /* The next chunk's slots and this thread's column scale are looked up one chunk ahead
+     * (see kLookAhead). */
+    const int step = (int)gridDim.y;
+    if (kLookAhead && c_first + step <= c_last)
+        chunk_slots<NT>(src, trow, ts, (c_first + step) * kWgKeys, lo, hi, slots);
+    ColScale col_next = col_scale(src, trow, ts, c_first * kWgKeys + wtid, lo, hi);
     for (int i = tid; i < G * kWgHeads; i += NT) {
         const int j = i / kWgHeads;
         s_w[i] = j < grp.count ? w[(size_t)(grp.first + j) * kWgHeads + i % kWgHeads] : 0.0f;
@@ -648,49 +673,39 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
          * (the group committed one iteration ago; an empty group keeps the count uniform).
          * The buffer being refilled was last read by the previous iteration's wgmmas, which
          * every thread waited for before that iteration's closing barrier. */
-        const int cn = c + (int)gridDim.y;
-        if (cn <= c_last) load_keys<NT>(src, trow, ts, cn * kWgKeys, lo, hi, k_tile0 + (buf ^ 1) * kKTileBytes);
+        const int cn = c + step;
+        if (cn <= c_last) {
+            if (!kLookAhead) chunk_slots<NT>(src, trow, ts, cn * kWgKeys, lo, hi, slots);
+            load_keys<NT>(src, slots, k_tile0 + (buf ^ 1) * kKTileBytes);
+            if (kLookAhead && cn + step <= c_last)
+                chunk_slots<NT>(src, trow, ts, (cn + step) * kWgKeys, lo, hi, slots);
+        }
         cp_async_commit();
         cp_async_wait<1>();
         /* cp.async writes are generic-proxy writes; wgmma reads through the async proxy. */
         asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
         __syncthreads();
 
-        /* Thread wtid of the warpgroup owns column kb + wtid of the output; its scale is
-         * fetched before the MMAs. */
+        /* Thread wtid of the warpgroup owns column kb + wtid of the output. */
         const int kb = c * kWgKeys, col = kb + wtid;
-        const long long cs = (col >= lo && col < hi) ? src.slot(trow, ts, col) : -1;
-        const float scale = cs >= 0 ? __ldg(src.scales + cs) : 0.0f;
+        const ColScale cscale = kLookAhead ? col_next : col_scale(src, trow, ts, col, lo, hi);
+        if (kLookAhead && cn <= c_last) col_next = col_scale(src, trow, ts, cn * kWgKeys + wtid, lo, hi);
         const uint64_t b_desc = sw128_desc(k_tile0 + buf * kKTileBytes);
 
-        /* Warpgroup wg takes rows wg, wg + NWG, ... (rows_wg of them; with G odd the second
-         * one's last is past G and computes row G - 1 again, unwritten). Every one is
-         * multiplied, also a row whose range misses this chunk (rare: rows of a group see
-         * nearly the same keys) or that does not exist (a partial group's zero tiles): the
-         * loop's branches then depend only on G, which ptxas needs to leave the next row's
-         * MMAs in flight across them, and such a row is simply not written. */
-        const int rows_wg = (G + NWG - 1) / NWG;
-        /* Two warpgroups: their own reduction barriers are a branch on wg, which ptxas
-         * treats as divergent and then serialises the wgmmas in flight across it; overlap
-         * there (SEAM_WGMMA_OVERLAP=2) syncs the whole CTA instead, the warpgroups in step. */
-        constexpr bool kOverlap = kOverlapMma && (NWG == 1 || kOverlapTwoWg);
-        auto a_desc = [&](int r) { return sw128_desc(q_tile + min(r * NWG + wg, G - 1) * kQTileBytes); };
-        wgmma_issue_64x128x128(d, a_desc(0), b_desc);
-        for (int r = 0; r < rows_wg; r++) {
-            const int j = r * NWG + wg;
-            wgmma_wait(d);
+        int done = 0; /* rows this warpgroup computed in this chunk: picks its reduction buffer */
+        for (int j = wg; j < G; j += NWG) {
+            const int s0 = s_range[2 * j], e0 = s_range[2 * j + 1];
+            if (kb >= e0 || kb + kWgKeys <= s0) continue; /* warpgroup-uniform */
+            wgmma_64x128x128(d, sw128_desc(q_tile + j * kQTileBytes), b_desc);
             /* Accumulator fragment of m64nNk32 .f32: warp w holds heads 16w..16w+15; lane
              * (g, t) holds d[4*nb + 2*r + e] = D[head 16w + g + 8r][key 8*nb + 2t + e]. */
-            const int jw = min(j, G - 1);
-            const float w0 = s_w[jw * kWgHeads + warp * 16 + g], w1 = s_w[jw * kWgHeads + warp * 16 + g + 8];
+            const float w0 = s_w[j * kWgHeads + warp * 16 + g], w1 = s_w[j * kWgHeads + warp * 16 + g + 8];
             float part[32];
 #pragma unroll
             for (int nb = 0; nb < 16; nb++)
 #pragma unroll
                 for (int e = 0; e < 2; e++)
                     part[2 * nb + e] = w0 * fmaxf(d[4 * nb + e], 0.0f) + w1 * fmaxf(d[4 * nb + 2 + e], 0.0f);
-            /* d is free again: the next row's MMAs run while this row is reduced. */
-            if (kOverlap && r + 1 < rows_wg) wgmma_issue_64x128x128(d, a_desc(r + 1), b_desc);
             /* Sum over g (lane bits 2..4): afterwards lane (g, t) holds items 4g + i, i.e.
              * keys 16g + 8*(i/2) + 2t + (i%2). */
             transpose_reduce_step<32, 16>(part, lane);
@@ -700,16 +715,14 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
              * warpgroup has two buffers used in turn, so one barrier of the warpgroup per
              * computed row suffices (a buffer is rewritten two computed rows later, after
              * every thread of the warpgroup passed the barrier between). */
-            float *red = s_red + (wg * 2 + (r & 1)) * 4 * kWgKeys;
+            float *red = s_red + (wg * 2 + (done++ & 1)) * 4 * kWgKeys;
             *reinterpret_cast<float2 *>(red + warp * kWgKeys + 16 * g + 2 * t) = make_float2(part[0], part[1]);
             *reinterpret_cast<float2 *>(red + warp * kWgKeys + 16 * g + 8 + 2 * t) = make_float2(part[2], part[3]);
-            if constexpr (kOverlap) __syncthreads();
-            else warpgroup_sync<NWG>(wg);
-            if (j < G && col >= s_range[2 * j] && col < s_range[2 * j + 1]) {
+            warpgroup_sync<NWG>(wg);
+            if (col >= s0 && col < e0) {
                 const float sum = red[wtid] + red[kWgKeys + wtid] + red[2 * kWgKeys + wtid] + red[3 * kWgKeys + wtid];
-                out[(size_t)(grp.first + j) * out_stride + col] = cs >= 0 ? sum * scale : -INFINITY;
+                out[(size_t)(grp.first + j) * out_stride + col] = cscale.valid ? sum * cscale.scale : -INFINITY;
             }
-            if (!kOverlap && r + 1 < rows_wg) wgmma_issue_64x128x128(d, a_desc(r + 1), b_desc);
         }
         __syncthreads(); /* every wgmma of this chunk is done before its buffer is refilled */
     }
@@ -782,14 +795,11 @@ int sm_count() {
 
 /* Launch shapes: groups x chunk slices. Each CTA loads its group's queries once and walks
  * chunks c = first + y, first + y + gridDim.y, ...; gridDim.y is sized from the shapes so
- * the whole grid is about four waves of CTAs, divided by div (fewer, longer CTAs), and each
- * CTA gets at least min_chunks chunks of the span. */
-int chunk_slices(int groups, int span, int chunk, int div = 1, int min_chunks = 1) {
+ * the whole grid is about four waves of CTAs, divided by div (fewer, longer CTAs). */
+int chunk_slices(int groups, int span, int chunk, int div = 1) {
     int chunks = (span + chunk - 1) / chunk;
     long long want = (4LL * sm_count() * 3 + groups - 1) / groups;
     want = (want + div - 1) / div;
-    if (min_chunks > 1 && want > (chunks + min_chunks - 1) / min_chunks)
-        want = (chunks + min_chunks - 1) / min_chunks;
     if (want < 1) want = 1;
     if (want > chunks) want = chunks;
     if (want > 65535) want = 65535;
@@ -839,6 +849,39 @@ size_t wgmma_smem_bytes(int nwg, int G) {
            (size_t)nwg * 2 * 4 * kWgKeys * sizeof(float) + (size_t)G * 2 * sizeof(int);
 }
 
+/* CTAs of logits_wgmma_kernel<NWG, Source> at G rows a group that fit the whole GPU at
+ * once (read once per device and G; 0 if the query failed). Call after the kernel's shared
+ * memory attribute is set. */
+template <int NWG, class Source>
+long long resident_ctas(int G, size_t smem) {
+    enum { MAX_DEVICES = 64, MAX_G = 8 };
+    static std::atomic<int> cached[MAX_DEVICES][MAX_G + 1]; /* 0 unknown, -1 the query failed */
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0) return 0;
+    const bool cacheable = dev < MAX_DEVICES && G >= 1 && G <= MAX_G;
+    int n = cacheable ? cached[dev][G].load(std::memory_order_relaxed) : 0;
+    if (n == 0) {
+        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, logits_wgmma_kernel<NWG, Source>,
+                                                          NWG * kWgThreads, smem) != cudaSuccess ||
+            n <= 0) {
+            (void)cudaGetLastError(); /* a failed query only keeps the four-wave grid */
+            n = -1;
+        }
+        if (cacheable) cached[dev][G].store(n, std::memory_order_relaxed);
+    }
+    return n > 0 ? (long long)n * sm_count() : 0;
+}
+
+/* kFillBelow: slices for one wave of `slots` resident CTAs when the four-wave grid
+ * (`slices`) runs more than one wave with fewer than kFillBelow chunks a CTA. */
+int one_wave_slices(int groups, int span, int slices, long long slots) {
+    const int chunks = (span + kWgKeys - 1) / kWgKeys;
+    if (slots <= 0 || (long long)groups * slices <= slots || (long long)slices * kFillBelow <= chunks)
+        return slices;
+    const long long s = slots / groups;
+    return s < 1 ? 1 : (int)s;
+}
+
 template <int NWG, class Source>
 seam_status launch_wgmma_nwg(const Source &src, const uint8_t *q, const float *w, float *out, int G,
                              int groups, long long out_stride, int span, cudaStream_t stream) {
@@ -846,8 +889,10 @@ seam_status launch_wgmma_nwg(const Source &src, const uint8_t *q, const float *w
     auto kernel = logits_wgmma_kernel<NWG, Source>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const int div = NWG == 2 && kLongestFirst ? 2 : 1;
-    const int min_chunks = NWG == 1 ? kOneWgMinChunks : 1;
-    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, kWgKeys, div, min_chunks));
+    int slices = chunk_slices(groups, span, kWgKeys, div);
+    if (NWG == 1 && kFillBelow > 0)
+        slices = one_wave_slices(groups, span, slices, resident_ctas<NWG, Source>(G, smem));
+    dim3 grid((unsigned)groups, (unsigned)slices);
     kernel<<<grid, NWG * kWgThreads, smem, stream>>>(src, q, w, out, G, out_stride);
     SEAM_CUDA_CHECK_LAUNCH();
     return SEAM_OK;

@@ -476,6 +476,64 @@ __device__ __forceinline__ const auto &det_emit_target(const seam_topk_out_row &
     else return o;
 }
 
+/* Split rows (deterministic, S > 1): each CTA keeps its own slice's candidates, counts
+ * their next digit during pass 2 and adds those counts into the leader's histogram; the
+ * leader only picks, and each CTA marks its own candidates in its own bitmaps. Before, the
+ * candidates went to the leader, which alone histogrammed them and set their bits in the
+ * owners' bitmaps by remote atomics while the other CTAs waited (5 of a 128K row's 14.7 us,
+ * H200). -DSEAM_TOPK_LOCAL_CANDS=0 builds the leader-alone levels, for A/B runs. */
+#ifndef SEAM_TOPK_LOCAL_CANDS
+#define SEAM_TOPK_LOCAL_CANDS 1
+#endif
+constexpr bool kLocalCands = SEAM_TOPK_LOCAL_CANDS;
+
+/* The candidate levels of a split row (kLocalCands): on entry each CTA's histogram holds
+ * its candidates' digit of level + 1 (pass 2 counted them) and st.cand_ctr their number.
+ * Ends with every CTA's selected and tied candidates marked in its own bitmaps (gtw, tiew
+ * over its slice from lo), the threshold in the leader's state, and a CTA barrier. */
+template <int S>
+__device__ void split_candidate_levels(int level, const uint32_t *cand_key, const int *cand_idx,
+                                       uint32_t *gtw, uint32_t *tiew, int lo, uint32_t *hist,
+                                       uint32_t *lhist, topk_state &st, topk_state *lst,
+                                       scan_temp &tmp, int rank) {
+    __syncthreads(); /* this CTA's candidates and counts are complete */
+    const int n = st.cand_ctr;
+    int tsh = kShift[level]; /* the threshold is known down to bit tsh */
+    for (int lv = level + 1; lv <= 2; lv++) {
+        /* The whole threshold bin is taken: its lower digits cannot change the selection
+         * (the leader's need and match, published by the last cluster barrier). */
+        if (kEarlyExit && lst->need == lst->match) break;
+        const int sh = kShift[lv], bits = kBits[lv], nbins = 1 << bits;
+        if (lv > level + 1) { /* pass 2 counted only the first level's digit */
+            const uint32_t p = lst->prefix, mask = (uint32_t)nbins - 1u;
+            const int hs = sh + bits;
+            hist_clear(hist, kBins);
+            cg::this_cluster().sync(); /* the leader's histogram is zero before peers add */
+            for_each_warp_step(n, [&](int i, bool ok) {
+                const uint32_t key = ok ? cand_key[i] : 0u;
+                const bool m = ok && (key >> hs) == p;
+                hist_add(hist, m ? (key >> sh) & mask : (uint32_t)kDiscard);
+            });
+            __syncthreads();
+        }
+        if (rank != 0)
+            for (int i = threadIdx.x; i < nbins; i += kThreads)
+                if (hist[i]) atomicAdd(&lhist[i], hist[i]);
+        cg::this_cluster().sync();
+        if (rank == 0) find_threshold(hist, nbins, bits, &st, tmp);
+        cg::this_cluster().sync();
+        tsh = sh;
+    }
+    if (threadIdx.x == 0) st.tshift = tsh; /* every CTA its own (the same everywhere) */
+    const uint32_t T = lst->prefix;
+    for_each_warp_step(n, [&](int i, bool ok) {
+        const uint32_t top = (ok ? cand_key[i] : 0u) >> tsh;
+        if (ok && top > T) bitmap_set(gtw, cand_idx[i] - lo);
+        if (ok && top == T) bitmap_set(tiew, cand_idx[i] - lo);
+    });
+    __syncthreads();
+}
+
 /* SHORT (S = 1, deterministic, launched only when the stride fits the candidate buffer):
  * every row is in shared memory and covered by the bitmaps, so those branches are fixed at
  * compile time, and the output is staged (see the header comment). */
@@ -646,6 +704,10 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             cluster_sync();
         }
         if (rank == 0) find_threshold(hist, nbins, bits, &st, tmp);
+        /* Split rows: every histogram is free now (merged, or read by find_threshold, which
+         * ends with a barrier); zeroed before the barrier, they collect the next level's
+         * counts of each slice's own candidates during pass 2 (see kLocalCands). */
+        if (S > 1 && kLocalCands) hist_clear(hist, kBins);
         cluster_sync();
         prefix = lst->prefix;
         need = lst->need;
@@ -725,13 +787,27 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 [&](int first, int gap) {
                     if constexpr (!DET)
                         above_g.flush(&lst->gt_ctr, first, gap, [&](int pos, int idx) { o.write(pos, idx); });
-                    cand_g.flush(&lst->cand_ctr, first, gap, [&](int slot, int idx) {
-                        lcand_key[slot] = seam_topk_key(__ldg(x + idx));
-                        lcand_idx[slot] = idx;
-                    });
+                    if constexpr (S > 1 && kLocalCands) {
+                        const int nsh = kShift[level + 1];
+                        const uint32_t nmask = (1u << kBits[level + 1]) - 1u;
+                        cand_g.flush(&st.cand_ctr, first, gap, [&](int slot, int idx) {
+                            const uint32_t key = seam_topk_key(__ldg(x + idx));
+                            cand_key[slot] = key;
+                            cand_idx[slot] = idx;
+                            hist_add(hist, (key >> nsh) & nmask);
+                        });
+                    } else {
+                        cand_g.flush(&lst->cand_ctr, first, gap, [&](int slot, int idx) {
+                            lcand_key[slot] = seam_topk_key(__ldg(x + idx));
+                            lcand_idx[slot] = idx;
+                        });
+                    }
                 });
         }
         topk_stamp(3);
+        if constexpr (S > 1 && kLocalCands) {
+            split_candidate_levels<S>(level, cand_key, cand_idx, gtw, tiew, lo, hist, lhist, st, lst, tmp, rank);
+        } else {
         cluster_sync();
         if (rank == 0) {
             /* Remaining levels over the candidates (those still in the race match the
@@ -782,6 +858,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             });
         }
         cluster_sync();
+        }
         topk_stamp(4);
     } else {
         /* The threshold is the full key: one last pass selects. */
@@ -809,7 +886,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     bool exit_arrived = false; /* CTA-uniform */
     if constexpr (DET) {
         const uint32_t T = lst->prefix;
-        const int tsh = lst->tshift, fneed = lst->need, ties = lst->match;
+        const int tsh = S > 1 && kLocalCands ? st.tshift : lst->tshift, fneed = lst->need, ties = lst->match;
         const int start_sel = a.tie_large ? ties - fneed : 0;
         if (direct) {
             /* SHORT stages the row in the histogram, dead once the threshold is known;
