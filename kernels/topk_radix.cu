@@ -46,8 +46,9 @@
  * H100 runs 62 clusters of 4 and 14 of 16, fewer than 264 / S, because a cluster must sit
  * in one GPC). Each CTA histograms
  * its slice and adds it into the leader's (rank 0) histogram through distributed shared
- * memory; the leader finds the threshold and every CTA reads it back; candidates of all
- * slices are gathered into the leader's buffer, and output positions come from counters in
+ * memory; the leader finds the threshold and every CTA reads it back; each CTA keeps its
+ * own slice's candidates and adds their next digit's counts into the leader's histogram for
+ * the remaining levels (split_candidate_levels), and output positions come from counters in
  * the leader's shared memory. S = 1 is the same kernel
  * without the cluster steps. The launcher runs split rows with the deterministic kernel only
  * (for default mode too: it measured faster there); the default-mode cluster code is kept
@@ -56,7 +57,7 @@
  * Default mode writes each selected index at a position from a shared counter (any order).
  * Deterministic mode writes nothing early: every CTA keeps two bitmaps over its slice
  * (selected-above-threshold, equal-to-threshold), filled with shared-memory atomicOr during
- * the same passes and by the leader for the candidates (remote bits through DSMEM); a scan
+ * the same passes and, for the candidates, once the threshold is known; a scan
  * over the bitmap words (and over the slices, in rank order) then gives each selected
  * element its rank in index order, and the
  * tie rule keeps the first `need` (SMALL) or the last `need` (LARGE) equal elements. The
@@ -490,7 +491,8 @@ constexpr bool kLocalCands = SEAM_TOPK_LOCAL_CANDS;
 /* The candidate levels of a split row (kLocalCands): on entry each CTA's histogram holds
  * its candidates' digit of level + 1 (pass 2 counted them) and st.cand_ctr their number.
  * Ends with every CTA's selected and tied candidates marked in its own bitmaps (gtw, tiew
- * over its slice from lo), the threshold in the leader's state, and a CTA barrier. */
+ * over its slice from lo: split slices always fit them), the threshold in the leader's
+ * state, the bit it starts at in every CTA's st.tshift, and a CTA barrier. */
 template <int S>
 __device__ void split_candidate_levels(int level, const uint32_t *cand_key, const int *cand_idx,
                                        uint32_t *gtw, uint32_t *tiew, int lo, uint32_t *hist,
@@ -808,56 +810,56 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         if constexpr (S > 1 && kLocalCands) {
             split_candidate_levels<S>(level, cand_key, cand_idx, gtw, tiew, lo, hist, lhist, st, lst, tmp, rank);
         } else {
-        cluster_sync();
-        if (rank == 0) {
-            /* Remaining levels over the candidates (those still in the race match the
-             * prefix). */
-            const int n = st.cand_ctr;
-            auto cand_key_at = [&](int i) { return in_smem ? cand_key[cand_idx[i]] : cand_key[i]; };
-            int tsh = kShift[level]; /* the threshold is known down to bit tsh */
-            for (int lv = level + 1; lv <= 2; lv++) {
-                /* Every element left in the threshold bin is taken: its lower digits cannot
-                 * change the selection (normal rows almost always end here after level 1,
-                 * whose bins hold ~1 candidate each). */
-                if (kEarlyExit && st.need == st.match) break;
-                const int sh = kShift[lv], bits = kBits[lv], hs = sh + bits;
-                const uint32_t mask = (1u << bits) - 1u, p = st.prefix;
-                hist_clear(hist, 1 << bits);
-                __syncthreads();
-                for_each_warp_step(n, [&](int i, bool ok) {
-                    uint32_t key = ok ? cand_key_at(i) : 0u;
-                    bool m = ok && (key >> hs) == p;
-                    hist_add(hist, m ? (key >> sh) & mask : (uint32_t)kDiscard);
-                });
-                __syncthreads();
-                find_threshold(hist, 1 << bits, bits, &st, tmp);
-                tsh = sh;
-            }
-            if (threadIdx.x == 0) st.tshift = tsh; /* read after the cluster barrier below */
-            const uint32_t T = st.prefix;
-            const int fneed = st.need;
-            /* Final selection among the candidates. */
-            for_each_warp_step(n, [&](int i, bool ok) {
-                uint32_t top = (ok ? cand_key_at(i) : 0u) >> tsh;
-                int idx = ok ? cand_idx[i] : 0;
-                bool gt = ok && top > T, tie = ok && top == T;
-                if constexpr (!DET) {
-                    int pos = warp_alloc(&st.gt_ctr, gt);
-                    if (gt) o.write(pos, idx);
-                    int ts = warp_alloc(&st.tie_ctr, tie);
-                    if (tie && ts < fneed) o.write(k - fneed + ts, idx);
-                } else if (direct) {
-                    if (gt || tie) {
-                        const int owner = S == 1 ? 0 : idx / per, local = idx - owner * per;
-                        uint32_t *words = tie ? tiew : gtw;
-                        if constexpr (S > 1)
-                            words = cg::this_cluster().map_shared_rank(words, owner);
-                        atomicOr(&words[local >> 5], 1u << (local & 31));
-                    }
+            cluster_sync();
+            if (rank == 0) {
+                /* Remaining levels over the candidates (those still in the race match the
+                 * prefix). */
+                const int n = st.cand_ctr;
+                auto cand_key_at = [&](int i) { return in_smem ? cand_key[cand_idx[i]] : cand_key[i]; };
+                int tsh = kShift[level]; /* the threshold is known down to bit tsh */
+                for (int lv = level + 1; lv <= 2; lv++) {
+                    /* Every element left in the threshold bin is taken: its lower digits cannot
+                     * change the selection (normal rows almost always end here after level 1,
+                     * whose bins hold ~1 candidate each). */
+                    if (kEarlyExit && st.need == st.match) break;
+                    const int sh = kShift[lv], bits = kBits[lv], hs = sh + bits;
+                    const uint32_t mask = (1u << bits) - 1u, p = st.prefix;
+                    hist_clear(hist, 1 << bits);
+                    __syncthreads();
+                    for_each_warp_step(n, [&](int i, bool ok) {
+                        uint32_t key = ok ? cand_key_at(i) : 0u;
+                        bool m = ok && (key >> hs) == p;
+                        hist_add(hist, m ? (key >> sh) & mask : (uint32_t)kDiscard);
+                    });
+                    __syncthreads();
+                    find_threshold(hist, 1 << bits, bits, &st, tmp);
+                    tsh = sh;
                 }
-            });
-        }
-        cluster_sync();
+                if (threadIdx.x == 0) st.tshift = tsh; /* read after the cluster barrier below */
+                const uint32_t T = st.prefix;
+                const int fneed = st.need;
+                /* Final selection among the candidates. */
+                for_each_warp_step(n, [&](int i, bool ok) {
+                    uint32_t top = (ok ? cand_key_at(i) : 0u) >> tsh;
+                    int idx = ok ? cand_idx[i] : 0;
+                    bool gt = ok && top > T, tie = ok && top == T;
+                    if constexpr (!DET) {
+                        int pos = warp_alloc(&st.gt_ctr, gt);
+                        if (gt) o.write(pos, idx);
+                        int ts = warp_alloc(&st.tie_ctr, tie);
+                        if (tie && ts < fneed) o.write(k - fneed + ts, idx);
+                    } else if (direct) {
+                        if (gt || tie) {
+                            const int owner = S == 1 ? 0 : idx / per, local = idx - owner * per;
+                            uint32_t *words = tie ? tiew : gtw;
+                            if constexpr (S > 1)
+                                words = cg::this_cluster().map_shared_rank(words, owner);
+                            atomicOr(&words[local >> 5], 1u << (local & 31));
+                        }
+                    }
+                });
+            }
+            cluster_sync();
         }
         topk_stamp(4);
     } else {
