@@ -113,22 +113,15 @@ constexpr int kRaggedGroup = 8;
 #endif
 constexpr bool kLongestFirst = SEAM_LOGITS_LONGEST_FIRST;
 
-/* A CTA of the wgmma kernel looks up where its next chunk's keys live (paged: the block
- * table) and its column's key scale one chunk ahead, so those dependent loads are in flight
- * during this chunk's MMAs instead of delaying the next copy and the first write.
- * -DSEAM_LOGITS_LOOK_AHEAD=0 looks them up when needed, for A/B runs. */
-#ifndef SEAM_LOGITS_LOOK_AHEAD
-#define SEAM_LOGITS_LOOK_AHEAD 1
-#endif
-constexpr bool kLookAhead = SEAM_LOGITS_LOOK_AHEAD;
-
 /* One-warpgroup launches (decode, NextN): when the four-wave grid would leave its CTAs
  * fewer than this many key chunks each, the grid shrinks to one wave of resident CTAs with
- * more chunks each (a CTA pays its queries, ranges and first copy before any overlap: one
- * request of 128K keys ran 1024 CTAs of one chunk in two waves). 0 keeps the four-wave grid,
- * for A/B runs. */
+ * more chunks each. A CTA pays its queries, ranges and first copy before anything overlaps:
+ * one request of 128K keys ran 1024 CTAs of one chunk in two waves. H200, session 9 run 2,
+ * against the four-wave grid: one request of 128K 14.1 -> 12.5 us, 32 x 4K 14.0 -> 12.4,
+ * NextN 4 native 32 x 8K 48.5 -> 38.5 and (at 8, not 4) 32 x 32K 140 -> 127. 0 keeps the
+ * four-wave grid, for A/B runs. */
 #ifndef SEAM_LOGITS_FILL_BELOW
-#define SEAM_LOGITS_FILL_BELOW 4
+#define SEAM_LOGITS_FILL_BELOW 8
 #endif
 constexpr int kFillBelow = SEAM_LOGITS_FILL_BELOW;
 
@@ -552,47 +545,21 @@ __device__ __forceinline__ void wgmma_64x128x128(float (&d)[64], uint64_t a, uin
 #endif
 }
 
-/* Where the keys a thread copies for one chunk live: the cache slot of each of its
- * kWgKeys / (NT / 8) keys, or -1 outside [lo, hi) or without a page. */
-template <int NT> struct ChunkSlots {
-    long long s[kWgKeys / (NT / 8)];
-};
-
+/* The 128 keys [kb, kb + 128) -> one swizzled B tile, loaded by the CTA's NT threads, 8 per
+ * key (one 16-byte chunk each: a warp reads four whole 128-byte keys per instruction). Keys
+ * outside [lo, hi) or without a cache slot become zeros; their columns are never written as
+ * logits. */
 template <int NT, class Source>
-__device__ __forceinline__ void chunk_slots(const Source &src, int trow, int ts, int kb, int lo, int hi,
-                                            ChunkSlots<NT> &cs) {
-#pragma unroll
-    for (int p = 0; p < kWgKeys / (NT / 8); p++) {
-        const int idx = kb + p * (NT / 8) + (threadIdx.x >> 3);
-        cs.s[p] = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
-    }
-}
-
-/* The 128 keys of one chunk -> one swizzled B tile, copied by the CTA's NT threads, 8 per
- * key (one 16-byte chunk each: a warp reads four whole 128-byte keys per instruction), from
- * the slots chunk_slots found. Keys without a slot become zeros; their columns are never
- * written as logits. */
-template <int NT, class Source>
-__device__ __forceinline__ void load_keys(const Source &src, const ChunkSlots<NT> &cs, uint32_t tile) {
+__device__ __forceinline__ void load_keys(const Source &src, int trow, int ts, int kb, int lo, int hi,
+                                          uint32_t tile) {
     const int part = threadIdx.x & 7;
-#pragma unroll
+#pragma unroll 4
     for (int p = 0; p < kWgKeys / (NT / 8); p++) {
-        const int key = p * (NT / 8) + (threadIdx.x >> 3);
-        const long long s = cs.s[p];
+        const int key = p * (NT / 8) + (threadIdx.x >> 3), idx = kb + key;
+        const long long s = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
         const uint8_t *g = s >= 0 ? src.k + (size_t)s * kDim + part * 16 : src.k;
         cp_async16(tile + key * 128 + ((part ^ (key & 7)) << 4), g, s >= 0);
     }
-}
-
-/* The scale of one output column (0 and !valid outside [lo, hi) or without a page). */
-struct ColScale {
-    float scale;
-    bool valid;
-};
-template <class Source>
-__device__ __forceinline__ ColScale col_scale(const Source &src, int trow, int ts, int col, int lo, int hi) {
-    const long long cs = (col >= lo && col < hi) ? src.slot(trow, ts, col) : -1;
-    return {cs >= 0 ? __ldg(src.scales + cs) : 0.0f, cs >= 0};
 }
 
 /* Barrier of one warpgroup's 128 threads: named barrier 1 + wg (0 is __syncthreads'), so the
@@ -648,16 +615,8 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
         const uint8_t *gq = valid ? q + ((size_t)(grp.first + j) * kWgHeads + h) * kDim + c * 16 : q;
         cp_async16(q_tile + j * kQTileBytes + h * 128 + ((c ^ (h & 7)) << 4), gq, valid);
     }
-    ChunkSlots<NT> slots;
-    chunk_slots<NT>(src, trow, ts, c_first * kWgKeys, lo, hi, slots);
-    load_keys<NT>(src, slots, k_tile0);
+    load_keys<NT>(src, trow, ts, c_first * kWgKeys, lo, hi, k_tile0);
     cp_async_commit();
-    /* The next chunk's slots and this thread's column scale are looked up one chunk ahead
-     * (see kLookAhead). */
-    const int step = (int)gridDim.y;
-    if (kLookAhead && c_first + step <= c_last)
-        chunk_slots<NT>(src, trow, ts, (c_first + step) * kWgKeys, lo, hi, slots);
-    ColScale col_next = col_scale(src, trow, ts, c_first * kWgKeys + wtid, lo, hi);
     for (int i = tid; i < G * kWgHeads; i += NT) {
         const int j = i / kWgHeads;
         s_w[i] = j < grp.count ? w[(size_t)(grp.first + j) * kWgHeads + i % kWgHeads] : 0.0f;
@@ -673,23 +632,19 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
          * (the group committed one iteration ago; an empty group keeps the count uniform).
          * The buffer being refilled was last read by the previous iteration's wgmmas, which
          * every thread waited for before that iteration's closing barrier. */
-        const int cn = c + step;
-        if (cn <= c_last) {
-            if (!kLookAhead) chunk_slots<NT>(src, trow, ts, cn * kWgKeys, lo, hi, slots);
-            load_keys<NT>(src, slots, k_tile0 + (buf ^ 1) * kKTileBytes);
-            if (kLookAhead && cn + step <= c_last)
-                chunk_slots<NT>(src, trow, ts, (cn + step) * kWgKeys, lo, hi, slots);
-        }
+        const int cn = c + (int)gridDim.y;
+        if (cn <= c_last) load_keys<NT>(src, trow, ts, cn * kWgKeys, lo, hi, k_tile0 + (buf ^ 1) * kKTileBytes);
         cp_async_commit();
         cp_async_wait<1>();
         /* cp.async writes are generic-proxy writes; wgmma reads through the async proxy. */
         asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
         __syncthreads();
 
-        /* Thread wtid of the warpgroup owns column kb + wtid of the output. */
+        /* Thread wtid of the warpgroup owns column kb + wtid of the output; its scale is
+         * fetched before the MMAs. */
         const int kb = c * kWgKeys, col = kb + wtid;
-        const ColScale cscale = kLookAhead ? col_next : col_scale(src, trow, ts, col, lo, hi);
-        if (kLookAhead && cn <= c_last) col_next = col_scale(src, trow, ts, cn * kWgKeys + wtid, lo, hi);
+        const long long cs = (col >= lo && col < hi) ? src.slot(trow, ts, col) : -1;
+        const float scale = cs >= 0 ? __ldg(src.scales + cs) : 0.0f;
         const uint64_t b_desc = sw128_desc(k_tile0 + buf * kKTileBytes);
 
         int done = 0; /* rows this warpgroup computed in this chunk: picks its reduction buffer */
@@ -721,7 +676,7 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
             warpgroup_sync<NWG>(wg);
             if (col >= s0 && col < e0) {
                 const float sum = red[wtid] + red[kWgKeys + wtid] + red[2 * kWgKeys + wtid] + red[3 * kWgKeys + wtid];
-                out[(size_t)(grp.first + j) * out_stride + col] = cscale.valid ? sum * cscale.scale : -INFINITY;
+                out[(size_t)(grp.first + j) * out_stride + col] = cs >= 0 ? sum * scale : -INFINITY;
             }
         }
         __syncthreads(); /* every wgmma of this chunk is done before its buffer is refilled */

@@ -488,8 +488,10 @@ __device__ __forceinline__ const auto &det_emit_target(const seam_topk_out_row &
 #endif
 constexpr bool kLocalCands = SEAM_TOPK_LOCAL_CANDS;
 
-/* The candidate levels of a split row (kLocalCands): on entry each CTA's histogram holds
- * its candidates' digit of level + 1 (pass 2 counted them) and st.cand_ctr their number.
+/* The candidate levels of a split row (kLocalCands): on entry each CTA holds its slice's
+ * candidates (st.cand_ctr of them) and a zeroed histogram, zeroed before the cluster
+ * barrier that preceded pass 2, so peers may add into the leader's at once. (Counting them
+ * inside pass 2 instead made that pass 1-2 us slower: run 2.)
  * Ends with every CTA's selected and tied candidates marked in its own bitmaps (gtw, tiew
  * over its slice from lo: split slices always fit them), the threshold in the leader's
  * state, the bit it starts at in every CTA's st.tshift, and a CTA barrier. */
@@ -498,7 +500,7 @@ __device__ void split_candidate_levels(int level, const uint32_t *cand_key, cons
                                        uint32_t *gtw, uint32_t *tiew, int lo, uint32_t *hist,
                                        uint32_t *lhist, topk_state &st, topk_state *lst,
                                        scan_temp &tmp, int rank) {
-    __syncthreads(); /* this CTA's candidates and counts are complete */
+    __syncthreads(); /* this CTA's candidates are complete */
     const int n = st.cand_ctr;
     int tsh = kShift[level]; /* the threshold is known down to bit tsh */
     for (int lv = level + 1; lv <= 2; lv++) {
@@ -506,18 +508,18 @@ __device__ void split_candidate_levels(int level, const uint32_t *cand_key, cons
          * (the leader's need and match, published by the last cluster barrier). */
         if (kEarlyExit && lst->need == lst->match) break;
         const int sh = kShift[lv], bits = kBits[lv], nbins = 1 << bits;
-        if (lv > level + 1) { /* pass 2 counted only the first level's digit */
-            const uint32_t p = lst->prefix, mask = (uint32_t)nbins - 1u;
-            const int hs = sh + bits;
+        const uint32_t p = lst->prefix, mask = (uint32_t)nbins - 1u;
+        const int hs = sh + bits;
+        if (lv > level + 1) {
             hist_clear(hist, kBins);
             cg::this_cluster().sync(); /* the leader's histogram is zero before peers add */
-            for_each_warp_step(n, [&](int i, bool ok) {
-                const uint32_t key = ok ? cand_key[i] : 0u;
-                const bool m = ok && (key >> hs) == p;
-                hist_add(hist, m ? (key >> sh) & mask : (uint32_t)kDiscard);
-            });
-            __syncthreads();
         }
+        for_each_warp_step(n, [&](int i, bool ok) {
+            const uint32_t key = ok ? cand_key[i] : 0u;
+            const bool m = ok && (key >> hs) == p;
+            hist_add(hist, m ? (key >> sh) & mask : (uint32_t)kDiscard);
+        });
+        __syncthreads();
         if (rank != 0)
             for (int i = threadIdx.x; i < nbins; i += kThreads)
                 if (hist[i]) atomicAdd(&lhist[i], hist[i]);
@@ -707,8 +709,8 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         }
         if (rank == 0) find_threshold(hist, nbins, bits, &st, tmp);
         /* Split rows: every histogram is free now (merged, or read by find_threshold, which
-         * ends with a barrier); zeroed before the barrier, they collect the next level's
-         * counts of each slice's own candidates during pass 2 (see kLocalCands). */
+         * ends with a barrier); zeroed before the barrier, they are ready for the next
+         * level's counts of each slice's own candidates (split_candidate_levels). */
         if (S > 1 && kLocalCands) hist_clear(hist, kBins);
         cluster_sync();
         prefix = lst->prefix;
@@ -790,13 +792,9 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                     if constexpr (!DET)
                         above_g.flush(&lst->gt_ctr, first, gap, [&](int pos, int idx) { o.write(pos, idx); });
                     if constexpr (S > 1 && kLocalCands) {
-                        const int nsh = kShift[level + 1];
-                        const uint32_t nmask = (1u << kBits[level + 1]) - 1u;
                         cand_g.flush(&st.cand_ctr, first, gap, [&](int slot, int idx) {
-                            const uint32_t key = seam_topk_key(__ldg(x + idx));
-                            cand_key[slot] = key;
+                            cand_key[slot] = seam_topk_key(__ldg(x + idx));
                             cand_idx[slot] = idx;
-                            hist_add(hist, (key >> nsh) & nmask);
                         });
                     } else {
                         cand_g.flush(&lst->cand_ctr, first, gap, [&](int slot, int idx) {
