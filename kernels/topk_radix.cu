@@ -46,10 +46,9 @@
  * H100 runs 62 clusters of 4 and 14 of 16, fewer than 264 / S, because a cluster must sit
  * in one GPC). Each CTA histograms
  * its slice and adds it into the leader's (rank 0) histogram through distributed shared
- * memory; the leader finds the threshold and every CTA reads it back; each CTA keeps its
- * own slice's candidates and adds their next digit's counts into the leader's histogram for
- * the remaining levels (split_candidate_levels), and output positions come from counters in
- * the leader's shared memory. S = 1 is the same kernel
+ * memory; the leader finds the threshold and every CTA reads it back; candidates of all
+ * slices are gathered into the leader's buffer (or kept per CTA, kLocalCands), and output
+ * positions come from counters in the leader's shared memory. S = 1 is the same kernel
  * without the cluster steps. The launcher runs split rows with the deterministic kernel only
  * (for default mode too: it measured faster there); the default-mode cluster code is kept
  * general but not instantiated.
@@ -57,7 +56,8 @@
  * Default mode writes each selected index at a position from a shared counter (any order).
  * Deterministic mode writes nothing early: every CTA keeps two bitmaps over its slice
  * (selected-above-threshold, equal-to-threshold), filled with shared-memory atomicOr during
- * the same passes and, for the candidates, once the threshold is known; a scan
+ * the same passes and, for the candidates, by the leader once the threshold is known
+ * (remote bits through DSMEM); a scan
  * over the bitmap words (and over the slices, in rank order) then gives each selected
  * element its rank in index order, and the
  * tie rule keeps the first `need` (SMALL) or the last `need` (LARGE) equal elements. The
@@ -477,14 +477,18 @@ __device__ __forceinline__ const auto &det_emit_target(const seam_topk_out_row &
     else return o;
 }
 
-/* Split rows (deterministic, S > 1): each CTA keeps its own slice's candidates, counts
- * their next digit during pass 2 and adds those counts into the leader's histogram; the
- * leader only picks, and each CTA marks its own candidates in its own bitmaps. Before, the
- * candidates went to the leader, which alone histogrammed them and set their bits in the
- * owners' bitmaps by remote atomics while the other CTAs waited (5 of a 128K row's 14.7 us,
- * H200). -DSEAM_TOPK_LOCAL_CANDS=0 builds the leader-alone levels, for A/B runs. */
+/* Split rows (deterministic, S > 1), -DSEAM_TOPK_LOCAL_CANDS=1: each CTA keeps its own
+ * slice's candidates, counts their next digit and adds those counts into the leader's
+ * histogram; the leader only picks, and each CTA marks its own candidates in its own
+ * bitmaps. The default (0) sends the candidates to the leader, which alone histograms them
+ * and sets their bits in the owners' bitmaps by remote atomics while the other CTAs wait.
+ * H200, session 9 run 3: local candidates win where the candidates are many (rows of 16
+ * distinct values: 16 x 128K 38.5 -> 26.8 us, 4 x 128K 23.8 -> 20.2) but lose 4-10% on
+ * normal and tied rows (1 x 128K 14.9 -> 15.6, 64 x 128K 33.2 -> 36.3), so they stay off;
+ * why normal rows lose was not found (counting inside pass 2 or after it made no
+ * difference). Both pass the suite and the four sanitizers. */
 #ifndef SEAM_TOPK_LOCAL_CANDS
-#define SEAM_TOPK_LOCAL_CANDS 1
+#define SEAM_TOPK_LOCAL_CANDS 0
 #endif
 constexpr bool kLocalCands = SEAM_TOPK_LOCAL_CANDS;
 
