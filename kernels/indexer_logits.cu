@@ -750,7 +750,8 @@ int sm_count() {
 
 /* Launch shapes: groups x chunk slices. Each CTA loads its group's queries once and walks
  * chunks c = first + y, first + y + gridDim.y, ...; gridDim.y is sized from the shapes so
- * the whole grid is about four waves of CTAs, divided by div (fewer, longer CTAs). */
+ * the whole grid is about four waves of CTAs, divided by div (fewer, longer CTAs);
+ * one-warpgroup launches may then shrink to one wave (one_wave_slices). */
 int chunk_slices(int groups, int span, int chunk, int div = 1) {
     int chunks = (span + chunk - 1) / chunk;
     long long want = (4LL * sm_count() * 3 + groups - 1) / groups;
