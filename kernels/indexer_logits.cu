@@ -116,10 +116,10 @@ constexpr bool kLongestFirst = SEAM_LOGITS_LONGEST_FIRST;
 /* One-warpgroup launches (decode, NextN): when the four-wave grid would leave its CTAs
  * fewer than this many key chunks each, the grid shrinks to one wave of resident CTAs with
  * more chunks each. A CTA pays its queries, ranges and first copy before anything overlaps:
- * one request of 128K keys ran 1024 CTAs of one chunk in two waves. H200, session 9 run 2,
- * against the four-wave grid: one request of 128K 14.1 -> 12.5 us, 32 x 4K 14.0 -> 12.4,
- * NextN 4 native 32 x 8K 48.5 -> 38.5 and (at 8, not 4) 32 x 32K 140 -> 127. 0 keeps the
- * four-wave grid, for A/B runs. */
+ * one request of 128K keys ran 1024 CTAs of one chunk in two waves. H200, session 9 run 3,
+ * against the four-wave grid: one request of 128K 14.0 -> 12.1 us, 32 x 4K 13.9 -> 12.0,
+ * NextN 4 native 32 x 8K 48.0 -> 37.1 and (at 8; at 4 unchanged) 32 x 32K 135.7 -> 121.1.
+ * 0 keeps the four-wave grid, for A/B runs. */
 #ifndef SEAM_LOGITS_FILL_BELOW
 #define SEAM_LOGITS_FILL_BELOW 8
 #endif
