@@ -77,10 +77,10 @@
  * never written. */
 #include <cuda_fp8.h>
 
-#include <atomic>
 #include <climits>
 
 #include "runtime/cuda_check.h"
+#include "kernels/per_device.h"
 #include "kernels/warp_scan.cuh"
 #include "seam/indexer.h"
 
@@ -736,29 +736,31 @@ __global__ void __launch_bounds__(kSimtThreads) logits_simt_kernel(Source src, c
 /* SMs of the current device, read once per device (the grid size only affects speed, never
  * results; a failed query falls back to the H100's 132). */
 int sm_count() {
-    enum { MAX_DEVICES = 64 };
-    static std::atomic<int> cached[MAX_DEVICES];
+    static seam::per_device_cache cache;
     int dev = 0;
     if (cudaGetDevice(&dev) != cudaSuccess || dev < 0) return 132;
-    int n = dev < MAX_DEVICES ? cached[dev].load(std::memory_order_relaxed) : 0;
-    if (n > 0) return n;
-    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0)
-        return 132;
-    if (dev < MAX_DEVICES) cached[dev].store(n, std::memory_order_relaxed);
-    return n;
+    const int n = seam::per_device_once(cache, dev, [](int d) {
+        int v = 0;
+        return cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, d) == cudaSuccess && v > 0 ? v : -1;
+    });
+    return n > 0 ? n : 132;
 }
 
 /* Launch shapes: groups x chunk slices. Each CTA loads its group's queries once and walks
  * chunks c = first + y, first + y + gridDim.y, ...; gridDim.y is sized from the shapes so
- * the whole grid is about four waves of CTAs, divided by div (fewer, longer CTAs);
- * one-warpgroup launches may then shrink to one wave (one_wave_slices). */
-int chunk_slices(int groups, int span, int chunk, int div = 1) {
+ * the whole grid is about four waves of CTAs, divided by div (fewer, longer CTAs). Given
+ * fill_slots (the CTAs that fit the GPU at once), a grid that would need more than one wave
+ * with fewer than kFillBelow chunks a CTA becomes one wave instead. */
+int chunk_slices(int groups, int span, int chunk, int div = 1, long long fill_slots = 0) {
     int chunks = (span + chunk - 1) / chunk;
     long long want = (4LL * sm_count() * 3 + groups - 1) / groups;
     want = (want + div - 1) / div;
     if (want < 1) want = 1;
     if (want > chunks) want = chunks;
     if (want > 65535) want = 65535;
+    if (kFillBelow > 0 && fill_slots > 0 && (long long)groups * want > fill_slots &&
+        want * kFillBelow > chunks)
+        want = fill_slots / groups > 1 ? fill_slots / groups : 1;
     return (int)want;
 }
 
@@ -782,19 +784,15 @@ bool wgmma_supported() {
 #ifndef SEAM_SM90A_SASS
     return false;
 #else
-    enum { MAX_DEVICES = 64 };
-    static std::atomic<int> cached[MAX_DEVICES]; /* 0 unknown, 1 yes, 2 no */
+    static seam::per_device_cache cache; /* 1 yes, 0 no */
     int dev = 0;
     if (cudaGetDevice(&dev) != cudaSuccess || dev < 0) return false;
-    int v = dev < MAX_DEVICES ? cached[dev].load(std::memory_order_relaxed) : 0;
-    if (v == 0) {
-        int major = 0, minor = 0;
-        bool ok = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess &&
-                  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) == cudaSuccess;
-        v = ok && major == 9 && minor == 0 ? 1 : 2;
-        if (dev < MAX_DEVICES) cached[dev].store(v, std::memory_order_relaxed);
-    }
-    return v == 1;
+    return seam::per_device_once(cache, dev, [](int d) {
+               int major = 0, minor = 0;
+               return cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, d) == cudaSuccess &&
+                      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, d) == cudaSuccess &&
+                      major == 9 && minor == 0;
+           }) == 1;
 #endif
 }
 
@@ -810,32 +808,20 @@ size_t wgmma_smem_bytes(int nwg, int G) {
  * memory attribute is set. */
 template <int NWG, class Source>
 long long resident_ctas(int G, size_t smem) {
-    enum { MAX_DEVICES = 64, MAX_G = 8 };
-    static std::atomic<int> cached[MAX_DEVICES][MAX_G + 1]; /* 0 unknown, -1 the query failed */
+    enum { MAX_G = 8 };
+    static seam::per_device_cache cache[MAX_G + 1];
     int dev = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0) return 0;
-    const bool cacheable = dev < MAX_DEVICES && G >= 1 && G <= MAX_G;
-    int n = cacheable ? cached[dev][G].load(std::memory_order_relaxed) : 0;
-    if (n == 0) {
-        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, logits_wgmma_kernel<NWG, Source>,
-                                                          NWG * kWgThreads, smem) != cudaSuccess ||
-            n <= 0) {
-            (void)cudaGetLastError(); /* a failed query only keeps the four-wave grid */
-            n = -1;
-        }
-        if (cacheable) cached[dev][G].store(n, std::memory_order_relaxed);
-    }
-    return n > 0 ? (long long)n * sm_count() : 0;
-}
-
-/* kFillBelow: slices for one wave of `slots` resident CTAs when the four-wave grid
- * (`slices`) runs more than one wave with fewer than kFillBelow chunks a CTA. */
-int one_wave_slices(int groups, int span, int slices, long long slots) {
-    const int chunks = (span + kWgKeys - 1) / kWgKeys;
-    if (slots <= 0 || (long long)groups * slices <= slots || (long long)slices * kFillBelow <= chunks)
-        return slices;
-    const long long s = slots / groups;
-    return s < 1 ? 1 : (int)s;
+    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || G < 1 || G > MAX_G) return 0;
+    const int n = seam::per_device_once(cache[G], dev, [&](int) {
+        int v = 0;
+        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&v, logits_wgmma_kernel<NWG, Source>,
+                                                          NWG * kWgThreads, smem) == cudaSuccess &&
+            v > 0)
+            return v;
+        (void)cudaGetLastError(); /* a failed query only keeps the four-wave grid */
+        return 0;
+    });
+    return (long long)n * sm_count();
 }
 
 template <int NWG, class Source>
@@ -845,10 +831,8 @@ seam_status launch_wgmma_nwg(const Source &src, const uint8_t *q, const float *w
     auto kernel = logits_wgmma_kernel<NWG, Source>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const int div = NWG == 2 && kLongestFirst ? 2 : 1;
-    int slices = chunk_slices(groups, span, kWgKeys, div);
-    if (NWG == 1 && kFillBelow > 0)
-        slices = one_wave_slices(groups, span, slices, resident_ctas<NWG, Source>(G, smem));
-    dim3 grid((unsigned)groups, (unsigned)slices);
+    const long long fill_slots = NWG == 1 ? resident_ctas<NWG, Source>(G, smem) : 0;
+    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, kWgKeys, div, fill_slots));
     kernel<<<grid, NWG * kWgThreads, smem, stream>>>(src, q, w, out, G, out_stride);
     SEAM_CUDA_CHECK_LAUNCH();
     return SEAM_OK;

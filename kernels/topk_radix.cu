@@ -88,6 +88,7 @@
 
 #include <cuda_runtime.h>
 
+#include "kernels/per_device.h"
 #include "kernels/topk_kernels.h"
 #include "kernels/warp_scan.cuh"
 #include "runtime/cuda_check.h"
@@ -980,26 +981,23 @@ void cluster_config(cudaLaunchConfig_t *cfg, cudaLaunchAttribute *attr, unsigned
  * waves. */
 template <int S>
 int max_active_clusters(int dev) {
-    enum { MAX_DEVICES = 64 };
-    static std::atomic<int> cached[MAX_DEVICES]; /* 0 unknown, -1 the query failed */
+    static seam::per_device_cache cache;
     if (dev < 0) return 0;
-    int n = dev < MAX_DEVICES ? cached[dev].load(std::memory_order_relaxed) : 0;
-    if (n != 0) return n > 0 ? n : 0;
-    auto kernel = topk_radix_kernel<S, true, false>;
-    cudaLaunchConfig_t cfg;
-    cudaLaunchAttribute attr;
-    cluster_config(&cfg, &attr, S, S, kDynSmemBudget, nullptr);
-    bool ok = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                   kDynSmemBudget) == cudaSuccess &&
-              (S <= 8 || cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed,
-                                              1) == cudaSuccess) &&
-              cudaOccupancyMaxActiveClusters(&n, kernel, &cfg) == cudaSuccess && n > 0;
-    if (!ok) {
+    return seam::per_device_once(cache, dev, [](int) {
+        auto kernel = topk_radix_kernel<S, true, false>;
+        cudaLaunchConfig_t cfg;
+        cudaLaunchAttribute attr;
+        cluster_config(&cfg, &attr, S, S, kDynSmemBudget, nullptr);
+        int n = 0;
+        if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kDynSmemBudget) ==
+                cudaSuccess &&
+            (S <= 8 || cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) ==
+                           cudaSuccess) &&
+            cudaOccupancyMaxActiveClusters(&n, kernel, &cfg) == cudaSuccess && n > 0)
+            return n;
         (void)cudaGetLastError(); /* a failed query only costs the wave check, below */
-        n = -1;
-    }
-    if (dev < MAX_DEVICES) cached[dev].store(n, std::memory_order_relaxed);
-    return n > 0 ? n : 0;
+        return 0;
+    });
 }
 
 /* Cluster sizes the split-row kernel is built for, largest first (> 8: non-portable, set at
