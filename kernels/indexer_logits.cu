@@ -82,6 +82,7 @@
 #include "runtime/cuda_check.h"
 #include "kernels/per_device.h"
 #include "kernels/warp_scan.cuh"
+#include "kernels/wgmma_e4m3.cuh"
 #include "seam/indexer.h"
 
 namespace {
@@ -124,6 +125,13 @@ constexpr bool kLongestFirst = SEAM_LOGITS_LONGEST_FIRST;
 #define SEAM_LOGITS_FILL_BELOW 8
 #endif
 constexpr int kFillBelow = SEAM_LOGITS_FILL_BELOW;
+
+/* wgmma with keys as M and the group's heads as N (logits_keys_major_kernel); 0 builds the
+ * heads-major kernel (logits_wgmma_kernel) for A/B runs. */
+#ifndef SEAM_LOGITS_KEYS_MAJOR
+#define SEAM_LOGITS_KEYS_MAJOR 1
+#endif
+constexpr bool kKeysMajor = SEAM_LOGITS_KEYS_MAJOR;
 
 struct CtaWork {
     int group, slice;
@@ -447,6 +455,11 @@ __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, bool v
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0)
                  : "memory");
 }
+/* 4 bytes global -> shared (a key scale), or 4 zero bytes when !valid. */
+__device__ __forceinline__ void cp_async4(uint32_t dst, const void *src, bool valid) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 4 : 0)
+                 : "memory");
+}
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 template <int N> __device__ __forceinline__ void cp_async_wait() {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
@@ -465,93 +478,14 @@ __device__ __forceinline__ uint64_t sw128_desc(uint32_t saddr) {
            ((uint64_t)1 << 62);
 }
 
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define SEAM_HAVE_WGMMA 1
-#endif
-
-/* d[64 heads x 128 keys] = A[64 x 128] . B[128 x 128]^T in fp32, both operands K-major in
- * shared memory: four k-steps of wgmma m64n128k32 e4m3, the first with scale-d = 0 (it
- * overwrites d), then wait for the result. One asm statement, so the compiler cannot move a
- * use of d between issue and wait. */
-__device__ __forceinline__ void wgmma_64x128x128(float (&d)[64], uint64_t a, uint64_t b) {
-#ifdef SEAM_HAVE_WGMMA
-    asm volatile(
-        "{\n"
-        "wgmma.fence.sync.aligned;\n"
-        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 {"
-    "%0, %1, %2, %3, %4, %5, %6, %7, "
-    "%8, %9, %10, %11, %12, %13, %14, %15, "
-    "%16, %17, %18, %19, %20, %21, %22, %23, "
-    "%24, %25, %26, %27, %28, %29, %30, %31, "
-    "%32, %33, %34, %35, %36, %37, %38, %39, "
-    "%40, %41, %42, %43, %44, %45, %46, %47, "
-    "%48, %49, %50, %51, %52, %53, %54, %55, "
-    "%56, %57, %58, %59, %60, %61, %62, %63"
-        "}, %64, %68, 0, 1, 1;\n"
-        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 {"
-    "%0, %1, %2, %3, %4, %5, %6, %7, "
-    "%8, %9, %10, %11, %12, %13, %14, %15, "
-    "%16, %17, %18, %19, %20, %21, %22, %23, "
-    "%24, %25, %26, %27, %28, %29, %30, %31, "
-    "%32, %33, %34, %35, %36, %37, %38, %39, "
-    "%40, %41, %42, %43, %44, %45, %46, %47, "
-    "%48, %49, %50, %51, %52, %53, %54, %55, "
-    "%56, %57, %58, %59, %60, %61, %62, %63"
-        "}, %65, %69, 1, 1, 1;\n"
-        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 {"
-    "%0, %1, %2, %3, %4, %5, %6, %7, "
-    "%8, %9, %10, %11, %12, %13, %14, %15, "
-    "%16, %17, %18, %19, %20, %21, %22, %23, "
-    "%24, %25, %26, %27, %28, %29, %30, %31, "
-    "%32, %33, %34, %35, %36, %37, %38, %39, "
-    "%40, %41, %42, %43, %44, %45, %46, %47, "
-    "%48, %49, %50, %51, %52, %53, %54, %55, "
-    "%56, %57, %58, %59, %60, %61, %62, %63"
-        "}, %66, %70, 1, 1, 1;\n"
-        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 {"
-    "%0, %1, %2, %3, %4, %5, %6, %7, "
-    "%8, %9, %10, %11, %12, %13, %14, %15, "
-    "%16, %17, %18, %19, %20, %21, %22, %23, "
-    "%24, %25, %26, %27, %28, %29, %30, %31, "
-    "%32, %33, %34, %35, %36, %37, %38, %39, "
-    "%40, %41, %42, %43, %44, %45, %46, %47, "
-    "%48, %49, %50, %51, %52, %53, %54, %55, "
-    "%56, %57, %58, %59, %60, %61, %62, %63"
-        "}, %67, %71, 1, 1, 1;\n"
-        "wgmma.commit_group.sync.aligned;\n"
-        "wgmma.wait_group.sync.aligned 0;\n"
-        "}\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]),
-          "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]),
-          "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]),
-          "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),
-          "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]),
-          "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]),
-          "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]),
-          "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]),
-          "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-        : "l"(a), "l"(a + 2), "l"(a + 4), "l"(a + 6), "l"(b), "l"(b + 2), "l"(b + 4), "l"(b + 6)
-        : "memory");
-#else
-    (void)d, (void)a, (void)b;
-    __trap(); /* the host routes here only on sm_90 (see wgmma_supported) */
-#endif
-}
-
-/* The 128 keys [kb, kb + 128) -> one swizzled B tile, loaded by the CTA's NT threads, 8 per
+/* The 128 keys [kb, kb + 128) -> one swizzled tile, loaded by the CTA's NT threads, 8 per
  * key (one 16-byte chunk each: a warp reads four whole 128-byte keys per instruction). Keys
  * outside [lo, hi) or without a cache slot become zeros; their columns are never written as
- * logits. */
+ * logits. With ok (the keys-major kernel), key i's scale also goes to scales + 4 i in the
+ * same cp.async group and ok[i] says whether it has a slot. */
 template <int NT, class Source>
 __device__ __forceinline__ void load_keys(const Source &src, int trow, int ts, int kb, int lo, int hi,
-                                          uint32_t tile) {
+                                          uint32_t tile, uint32_t scales = 0, uint8_t *ok = nullptr) {
     const int part = threadIdx.x & 7;
 #pragma unroll 4
     for (int p = 0; p < kWgKeys / (NT / 8); p++) {
@@ -559,6 +493,10 @@ __device__ __forceinline__ void load_keys(const Source &src, int trow, int ts, i
         const long long s = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
         const uint8_t *g = s >= 0 ? src.k + (size_t)s * kDim + part * 16 : src.k;
         cp_async16(tile + key * 128 + ((part ^ (key & 7)) << 4), g, s >= 0);
+        if (ok != nullptr && part == 0) {
+            cp_async4(scales + key * 4, s >= 0 ? src.scales + s : src.scales, s >= 0);
+            ok[key] = s >= 0;
+        }
     }
 }
 
@@ -651,7 +589,7 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
         for (int j = wg; j < G; j += NWG) {
             const int s0 = s_range[2 * j], e0 = s_range[2 * j + 1];
             if (kb >= e0 || kb + kWgKeys <= s0) continue; /* warpgroup-uniform */
-            wgmma_64x128x128(d, sw128_desc(q_tile + j * kQTileBytes), b_desc);
+            wgmma_m64k128_e4m3<kWgKeys>(d, sw128_desc(q_tile + j * kQTileBytes), b_desc);
             /* Accumulator fragment of m64nNk32 .f32: warp w holds heads 16w..16w+15; lane
              * (g, t) holds d[4*nb + 2*r + e] = D[head 16w + g + 8r][key 8*nb + 2t + e]. */
             const float w0 = s_w[j * kWgHeads + warp * 16 + g], w1 = s_w[j * kWgHeads + warp * 16 + g + 8];
@@ -677,6 +615,142 @@ __global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
             if (col >= s0 && col < e0) {
                 const float sum = red[wtid] + red[kWgKeys + wtid] + red[2 * kWgKeys + wtid] + red[3 * kWgKeys + wtid];
                 out[(size_t)(grp.first + j) * out_stride + col] = cs >= 0 ? sum * scale : -INFINITY;
+            }
+        }
+        __syncthreads(); /* every wgmma of this chunk is done before its buffer is refilled */
+    }
+}
+
+/* ---- keys-major wgmma kernel ------------------------------------------------------------ */
+
+/* The same logits with the MMA's roles swapped: M = 64 keys (half a chunk), N = 64 heads x
+ * NR rows of the group (NR <= 4: N <= 256), so one m64nNk32 x 4 covers every row of a
+ * up to four rows of the group at once. The sum over heads then runs along the accumulator's
+ * columns: each thread adds the 16 heads it holds for a (row, key) in registers, and four
+ * lanes (t = 0..3) finish it with two transpose-reduction steps; no shared-memory reduction
+ * or barrier per row. Per 64 keys and row a warp issues ~80 instructions instead of the
+ * heads-major epilogue's ~130 (relu + weight per value, 28 shuffles, a reduction through
+ * shared memory and a warpgroup barrier). One warpgroup per CTA; groups of 5..8 rows run
+ * their two quads of rows one after the other (NQ = 2). Each key's scale arrives by
+ * cp.async with its key chunk, so the epilogue reads it from shared memory. The head sum is
+ * (t0 + t2) + (t1 + t3) of the same 16-value partial sums whatever NR is, so native NextN,
+ * expanded NextN and request-grouped rows stay bitwise equal to each other. */
+constexpr int kKmKeys = kWgKeys / 2; /* wgmma M: one half of a key chunk */
+
+__device__ __forceinline__ bool meets(const int *s_range, int j, int lo, int hi) {
+    const int s = s_range[2 * j], e = s_range[2 * j + 1];
+    return s < e && s < hi && e > lo;
+}
+
+template <int NR, int NQ, class Source>
+__global__ void __launch_bounds__(kWgThreads, NR == 4 ? (NQ == 1 ? 3 : 2) : 4)
+    logits_keys_major_kernel(Source src, const uint8_t *__restrict__ q, const float *__restrict__ w,
+                             float *__restrict__ out, long long out_stride) {
+    static_assert(NR == 1 || NR == 2 || NR == 4, "N = 64 x NR <= 256");
+    constexpr int G = NR * NQ;
+    extern __shared__ uint8_t wg_smem[];
+    const uint32_t raw = smem_addr(wg_smem);
+    uint8_t *base = wg_smem + ((1024u - (raw & 1023u)) & 1023u);
+    uint8_t *s_q = base;                                              /* [G][64 heads][128] */
+    uint8_t *s_k = s_q + (size_t)G * kQTileBytes;                     /* [2][128 keys][128] */
+    float *s_w = reinterpret_cast<float *>(s_k + 2 * kKTileBytes);    /* [G][64] */
+    float *s_scale = s_w + G * kWgHeads;                              /* [2][128] */
+    int *s_range = reinterpret_cast<int *>(s_scale + 2 * kWgKeys);    /* [G][2] */
+    uint8_t *s_ok = reinterpret_cast<uint8_t *>(s_range + 2 * G);     /* [2][128] */
+
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
+    const int ts = src.table_stride();
+    const CtaWork cw = cta_work<NQ == 2 && kLongestFirst>();
+    const Group grp = src.group(cw.group);
+    const int trow = grp.trow;
+    int lo, hi;
+    group_ranges(src, grp, G, ts, s_range, lo, hi);
+    if (lo >= hi) return; /* CTA-uniform */
+    const int c_first = lo / kWgKeys + cw.slice, c_last = (hi - 1) / kWgKeys;
+    if (c_first > c_last) return;
+
+    const uint32_t q_tile = smem_addr(s_q), k_tile0 = smem_addr(s_k), scale0 = smem_addr(s_scale);
+    for (int i = tid; i < G * kWgHeads * 8; i += kWgThreads) {
+        const int c = i & 7, h = (i >> 3) & (kWgHeads - 1), j = i >> 9;
+        const bool valid = j < grp.count && s_range[2 * j + 1] > s_range[2 * j];
+        const uint8_t *gq = valid ? q + ((size_t)(grp.first + j) * kWgHeads + h) * kDim + c * 16 : q;
+        cp_async16(q_tile + j * kQTileBytes + h * 128 + ((c ^ (h & 7)) << 4), gq, valid);
+    }
+    load_keys<kWgThreads>(src, trow, ts, c_first * kWgKeys, lo, hi, k_tile0, scale0, s_ok);
+    cp_async_commit();
+    for (int i = tid; i < G * kWgHeads; i += kWgThreads) {
+        const int j = i / kWgHeads;
+        s_w[i] = j < grp.count ? w[(size_t)(grp.first + j) * kWgHeads + i % kWgHeads] : 0.0f;
+    }
+
+    float d[32 * NR];
+#pragma unroll
+    for (int i = 0; i < 32 * NR; i++) d[i] = 0.0f;
+    int buf = 0;
+    for (int c = c_first; c <= c_last; c += gridDim.y, buf ^= 1) {
+        /* Double buffer, as in logits_wgmma_kernel. */
+        const int cn = c + (int)gridDim.y;
+        if (cn <= c_last)
+            load_keys<kWgThreads>(src, trow, ts, cn * kWgKeys, lo, hi, k_tile0 + (buf ^ 1) * kKTileBytes,
+                                  scale0 + (buf ^ 1) * kWgKeys * 4, s_ok + (buf ^ 1) * kWgKeys);
+        cp_async_commit();
+        cp_async_wait<1>();
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        __syncthreads();
+
+        const float *scale = s_scale + buf * kWgKeys;
+        const uint8_t *ok = s_ok + buf * kWgKeys;
+#pragma unroll 1
+        for (int hf = 0; hf < 2; hf++) {
+            const int kh = c * kWgKeys + hf * kKmKeys;
+            if (kh >= hi || kh + kKmKeys <= lo) continue; /* CTA-uniform */
+            const uint64_t a_desc = sw128_desc(k_tile0 + buf * kKTileBytes + hf * (kKTileBytes / 2));
+#pragma unroll 1
+            for (int qd = 0; qd < NQ; qd++) {
+                bool any = false;
+#pragma unroll
+                for (int j = 0; j < NR; j++) any |= meets(s_range, qd * NR + j, kh, kh + kKmKeys);
+                if (!any) continue; /* CTA-uniform */
+                wgmma_m64k128_e4m3<64 * NR>(d, a_desc, sw128_desc(q_tile + qd * NR * kQTileBytes));
+                /* d[4 nb + 2 r + e] = D[key 16 warp + g + 8 r][head column 8 nb + 2 t + e]:
+                 * row j = nb / 8 of the quad, head 8 (nb % 8) + 2 t + e. v[2 j + r] = this
+                 * lane's share of row j's logit for key 16 warp + g + 8 r. */
+                float v[2 * NR];
+#pragma unroll
+                for (int j = 0; j < NR; j++) {
+                    const float2 *wj = reinterpret_cast<const float2 *>(s_w + (qd * NR + j) * kWgHeads) + t;
+                    float a0 = 0.0f, a1 = 0.0f;
+#pragma unroll
+                    for (int nb = 0; nb < 8; nb++) {
+                        const float2 ww = wj[4 * nb];
+                        const float *dd = d + 4 * (8 * j + nb);
+                        a0 = fmaf(ww.x, fmaxf(dd[0], 0.0f), a0);
+                        a0 = fmaf(ww.y, fmaxf(dd[1], 0.0f), a0);
+                        a1 = fmaf(ww.x, fmaxf(dd[2], 0.0f), a1);
+                        a1 = fmaf(ww.y, fmaxf(dd[3], 0.0f), a1);
+                    }
+                    v[2 * j] = a0, v[2 * j + 1] = a1;
+                }
+                /* Sum over t (lane bits 0, 1): afterwards lane t holds items
+                 * i + (t & 1) NR / 2 + (t >> 1) NR of v, i < NR / 2 (NR = 1: item t >> 1, twice). */
+                if constexpr (NR == 1) {
+                    transpose_reduce_step<2, 2>(v, lane);
+                    v[0] += __shfl_xor_sync(0xffffffffu, v[0], 1);
+                } else {
+                    transpose_reduce_step<2 * NR, 2>(v, lane);
+                    transpose_reduce_step<NR, 1>(v, lane);
+                }
+                constexpr int kHeld = NR == 1 ? 1 : NR / 2;
+#pragma unroll
+                for (int i = 0; i < kHeld; i++) {
+                    if (NR == 1 && (t & 1)) continue;
+                    const int item = NR == 1 ? t >> 1 : i + (t & 1) * (NR / 2) + (t >> 1) * NR;
+                    const int j = qd * NR + item / 2, key = 16 * warp + g + 8 * (item & 1);
+                    const int col = kh + key;
+                    if (col >= s_range[2 * j] && col < s_range[2 * j + 1])
+                        out[(size_t)(grp.first + j) * out_stride + col] =
+                            ok[hf * kKmKeys + key] ? v[i] * scale[hf * kKmKeys + key] : -INFINITY;
+                }
             }
         }
         __syncthreads(); /* every wgmma of this chunk is done before its buffer is refilled */
@@ -803,20 +877,18 @@ size_t wgmma_smem_bytes(int nwg, int G) {
            (size_t)nwg * 2 * 4 * kWgKeys * sizeof(float) + (size_t)G * 2 * sizeof(int);
 }
 
-/* CTAs of logits_wgmma_kernel<NWG, Source> at G rows a group that fit the whole GPU at
- * once (read once per device and G; 0 if the query failed). Call after the kernel's shared
- * memory attribute is set. */
-template <int NWG, class Source>
-long long resident_ctas(int G, size_t smem) {
+/* CTAs of Kernel (NT threads, smem bytes of shared memory) at G rows a group that fit the
+ * whole GPU at once (read once per device and G; 0 if the query failed). Call after the
+ * kernel's shared memory attribute is set. */
+template <auto Kernel>
+long long resident_ctas(int G, int NT, size_t smem) {
     enum { MAX_G = 8 };
     static seam::per_device_cache cache[MAX_G + 1];
     int dev = 0;
     if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || G < 1 || G > MAX_G) return 0;
     const int n = seam::per_device_once(cache[G], dev, [&](int) {
         int v = 0;
-        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&v, logits_wgmma_kernel<NWG, Source>,
-                                                          NWG * kWgThreads, smem) == cudaSuccess &&
-            v > 0)
+        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&v, Kernel, NT, smem) == cudaSuccess && v > 0)
             return v;
         (void)cudaGetLastError(); /* a failed query only keeps the four-wave grid */
         return 0;
@@ -828,12 +900,36 @@ template <int NWG, class Source>
 seam_status launch_wgmma_nwg(const Source &src, const uint8_t *q, const float *w, float *out, int G,
                              int groups, long long out_stride, int span, cudaStream_t stream) {
     const size_t smem = wgmma_smem_bytes(NWG, G);
-    auto kernel = logits_wgmma_kernel<NWG, Source>;
+    constexpr auto kernel = logits_wgmma_kernel<NWG, Source>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const int div = NWG == 2 && kLongestFirst ? 2 : 1;
-    const long long fill_slots = NWG == 1 ? resident_ctas<NWG, Source>(G, smem) : 0;
+    const long long fill_slots = NWG == 1 ? resident_ctas<kernel>(G, NWG * kWgThreads, smem) : 0;
     dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, kWgKeys, div, fill_slots));
     kernel<<<grid, NWG * kWgThreads, smem, stream>>>(src, q, w, out, G, out_stride);
+    SEAM_CUDA_CHECK_LAUNCH();
+    return SEAM_OK;
+}
+
+/* Dynamic shared memory of logits_keys_major_kernel at G = NR x NQ rows a group. */
+size_t keys_major_smem_bytes(int G) {
+    return 1024 /* alignment slack */ + (size_t)G * kQTileBytes + 2 * (size_t)kKTileBytes +
+           (size_t)G * kWgHeads * sizeof(float) + 2 * kWgKeys * sizeof(float) + (size_t)G * 2 * sizeof(int) +
+           2 * kWgKeys;
+}
+
+/* Groups of 5..8 rows (prefill) take their groups longest first with two chunks a CTA, as
+ * the two-warpgroup kernel did; smaller ones fill one wave of resident CTAs. */
+template <int NR, int NQ, class Source>
+seam_status launch_keys_major_nr(const Source &src, const uint8_t *q, const float *w, float *out, int groups,
+                                 long long out_stride, int span, cudaStream_t stream) {
+    constexpr int G = NR * NQ;
+    const size_t smem = keys_major_smem_bytes(G);
+    constexpr auto kernel = logits_keys_major_kernel<NR, NQ, Source>;
+    SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    const int div = NQ == 2 && kLongestFirst ? 2 : 1;
+    const long long fill_slots = NQ == 1 ? resident_ctas<kernel>(G, kWgThreads, smem) : 0;
+    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, kWgKeys, div, fill_slots));
+    kernel<<<grid, kWgThreads, smem, stream>>>(src, q, w, out, out_stride);
     SEAM_CUDA_CHECK_LAUNCH();
     return SEAM_OK;
 }
@@ -841,6 +937,12 @@ seam_status launch_wgmma_nwg(const Source &src, const uint8_t *q, const float *w
 template <class Source>
 seam_status launch_wgmma(const Source &src, const uint8_t *q, const float *w, float *out, int G, int groups,
                          long long out_stride, int span, cudaStream_t stream) {
+    if (kKeysMajor) {
+        if (G <= 1) return launch_keys_major_nr<1, 1>(src, q, w, out, groups, out_stride, span, stream);
+        if (G <= 2) return launch_keys_major_nr<2, 1>(src, q, w, out, groups, out_stride, span, stream);
+        if (G <= 4) return launch_keys_major_nr<4, 1>(src, q, w, out, groups, out_stride, span, stream);
+        return launch_keys_major_nr<4, 2>(src, q, w, out, groups, out_stride, span, stream);
+    }
     if (wgmma_warpgroups(G) == 2)
         return launch_wgmma_nwg<2>(src, q, w, out, G, groups, out_stride, span, stream);
     return launch_wgmma_nwg<1>(src, q, w, out, G, groups, out_stride, span, stream);
