@@ -78,6 +78,7 @@
 #include <cuda_fp8.h>
 
 #include <climits>
+#include <type_traits>
 
 #include "runtime/cuda_check.h"
 #include "kernels/per_device.h"
@@ -132,6 +133,18 @@ constexpr int kFillBelow = SEAM_LOGITS_FILL_BELOW;
 #define SEAM_LOGITS_KEYS_MAJOR 1
 #endif
 constexpr bool kKeysMajor = SEAM_LOGITS_KEYS_MAJOR;
+/* Keys-major groups of 1-2 rows run both halves of a chunk in one wgmma batch; 0: one half
+ * at a time, as larger groups do (A/B runs). */
+#ifndef SEAM_LOGITS_KM_PAIR
+#define SEAM_LOGITS_KM_PAIR 1
+#endif
+constexpr bool kPairSmall = SEAM_LOGITS_KM_PAIR;
+/* Timing-only diagnostics of the keys-major kernel (wrong logits; never for tests): 1 skips
+ * the epilogue, 2 also the MMAs (key loads and barriers alone). */
+#ifndef SEAM_LOGITS_DIAG
+#define SEAM_LOGITS_DIAG 0
+#endif
+constexpr int kDiag = SEAM_LOGITS_DIAG;
 
 struct CtaWork {
     int group, slice;
@@ -642,6 +655,51 @@ __device__ __forceinline__ bool meets(const int *s_range, int j, int lo, int hi)
     return s < e && s < hi && e > lo;
 }
 
+/* Logits of rows row0 .. row0 + NR - 1 of the group for the 64 keys [kh, kh + 64) from their
+ * accumulator d[4 nb + 2 r + e] = D[key 16 warp + g + 8 r][head column 8 nb + 2 t + e] (row
+ * row0 + nb / 8, head 8 (nb % 8) + 2 t + e); scale and ok describe those 64 keys. */
+template <int NR>
+__device__ __forceinline__ void keys_major_epilogue(const float (&d)[32 * NR], const float *s_w, const int *s_range,
+                                                    int row0, int kh, const float *scale, const uint8_t *ok,
+                                                    float *__restrict__ out, size_t first_row, long long out_stride) {
+    const int lane = threadIdx.x & 31, warp = (threadIdx.x >> 5) & 3, g = lane >> 2, t = lane & 3;
+    /* v[2 j + r] = this lane's share of row j's logit for key 16 warp + g + 8 r */
+    float v[2 * NR];
+#pragma unroll
+    for (int j = 0; j < NR; j++) {
+        const float2 *wj = reinterpret_cast<const float2 *>(s_w + (row0 + j) * kWgHeads) + t;
+        float a0 = 0.0f, a1 = 0.0f;
+#pragma unroll
+        for (int nb = 0; nb < 8; nb++) {
+            const float2 ww = wj[4 * nb];
+            const float *dd = d + 4 * (8 * j + nb);
+            a0 = fmaf(ww.x, fmaxf(dd[0], 0.0f), a0);
+            a0 = fmaf(ww.y, fmaxf(dd[1], 0.0f), a0);
+            a1 = fmaf(ww.x, fmaxf(dd[2], 0.0f), a1);
+            a1 = fmaf(ww.y, fmaxf(dd[3], 0.0f), a1);
+        }
+        v[2 * j] = a0, v[2 * j + 1] = a1;
+    }
+    /* Sum over t (lane bits 0, 1): afterwards lane t holds items
+     * i + (t & 1) NR / 2 + (t >> 1) NR of v, i < NR / 2 (NR = 1: item t >> 1, twice). */
+    if constexpr (NR == 1) {
+        transpose_reduce_step<2, 2>(v, lane);
+        v[0] += __shfl_xor_sync(0xffffffffu, v[0], 1);
+    } else {
+        transpose_reduce_step<2 * NR, 2>(v, lane);
+        transpose_reduce_step<NR, 1>(v, lane);
+    }
+    constexpr int kHeld = NR == 1 ? 1 : NR / 2;
+#pragma unroll
+    for (int i = 0; i < kHeld; i++) {
+        if (NR == 1 && (t & 1)) continue;
+        const int item = NR == 1 ? t >> 1 : i + (t & 1) * (NR / 2) + (t >> 1) * NR;
+        const int j = row0 + item / 2, key = 16 * warp + g + 8 * (item & 1), col = kh + key;
+        if (col >= s_range[2 * j] && col < s_range[2 * j + 1])
+            out[(first_row + j) * out_stride + col] = ok[key] ? v[i] * scale[key] : -INFINITY;
+    }
+}
+
 template <int NR, int NQ, class Source>
 __global__ void __launch_bounds__(kWgThreads, NR == 4 ? (NQ == 1 ? 3 : 2) : 4)
     logits_keys_major_kernel(Source src, const uint8_t *__restrict__ q, const float *__restrict__ w,
@@ -658,7 +716,7 @@ __global__ void __launch_bounds__(kWgThreads, NR == 4 ? (NQ == 1 ? 3 : 2) : 4)
     int *s_range = reinterpret_cast<int *>(s_scale + 2 * kWgKeys);    /* [G][2] */
     uint8_t *s_ok = reinterpret_cast<uint8_t *>(s_range + 2 * G);     /* [2][128] */
 
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
+    const int tid = threadIdx.x;
     const int ts = src.table_stride();
     const CtaWork cw = cta_work<NQ == 2 && kLongestFirst>();
     const Group grp = src.group(cw.group);
@@ -683,9 +741,13 @@ __global__ void __launch_bounds__(kWgThreads, NR == 4 ? (NQ == 1 ? 3 : 2) : 4)
         s_w[i] = j < grp.count ? w[(size_t)(grp.first + j) * kWgHeads + i % kWgHeads] : 0.0f;
     }
 
-    float d[32 * NR];
+    /* NR <= 2: both halves of a chunk in one wgmma batch (two accumulators, <= 128 floats). */
+    constexpr bool kPairHalves = kPairSmall && NR <= 2;
+    float d[32 * NR], d1[kPairHalves ? 32 * NR : 1];
 #pragma unroll
     for (int i = 0; i < 32 * NR; i++) d[i] = 0.0f;
+#pragma unroll
+    for (int i = 0; i < (kPairHalves ? 32 * NR : 1); i++) d1[i] = 0.0f;
     int buf = 0;
     for (int c = c_first; c <= c_last; c += gridDim.y, buf ^= 1) {
         /* Double buffer, as in logits_wgmma_kernel. */
@@ -700,61 +762,42 @@ __global__ void __launch_bounds__(kWgThreads, NR == 4 ? (NQ == 1 ? 3 : 2) : 4)
 
         const float *scale = s_scale + buf * kWgKeys;
         const uint8_t *ok = s_ok + buf * kWgKeys;
+        const uint32_t k_tile = k_tile0 + buf * kKTileBytes;
+        const int kb = c * kWgKeys;
+        if constexpr (kPairHalves) {
+            /* Both halves in one wgmma batch: one wait per chunk instead of two. */
+            if constexpr (kDiag < 2)
+                wgmma_pair_m64k128_e4m3<64 * NR>(d, d1, sw128_desc(k_tile), sw128_desc(k_tile + kKTileBytes / 2),
+                                                 sw128_desc(q_tile));
+            if constexpr (kDiag == 0) {
+                keys_major_epilogue<NR>(d, s_w, s_range, 0, kb, scale, ok, out, grp.first, out_stride);
+                keys_major_epilogue<NR>(d1, s_w, s_range, 0, kb + kKmKeys, scale + kKmKeys, ok + kKmKeys, out,
+                                        grp.first, out_stride);
+            }
+        } else {
 #pragma unroll 1
-        for (int hf = 0; hf < 2; hf++) {
-            const int kh = c * kWgKeys + hf * kKmKeys;
-            if (kh >= hi || kh + kKmKeys <= lo) continue; /* CTA-uniform */
-            const uint64_t a_desc = sw128_desc(k_tile0 + buf * kKTileBytes + hf * (kKTileBytes / 2));
+            for (int hf = 0; hf < 2; hf++) {
+                const int kh = kb + hf * kKmKeys;
+                if (kh >= hi || kh + kKmKeys <= lo) continue; /* CTA-uniform */
+                const uint64_t a_desc = sw128_desc(k_tile + hf * (kKTileBytes / 2));
 #pragma unroll 1
-            for (int qd = 0; qd < NQ; qd++) {
-                bool any = false;
+                for (int qd = 0; qd < NQ; qd++) {
+                    bool any = false;
 #pragma unroll
-                for (int j = 0; j < NR; j++) any |= meets(s_range, qd * NR + j, kh, kh + kKmKeys);
-                if (!any) continue; /* CTA-uniform */
-                wgmma_m64k128_e4m3<64 * NR>(d, a_desc, sw128_desc(q_tile + qd * NR * kQTileBytes));
-                /* d[4 nb + 2 r + e] = D[key 16 warp + g + 8 r][head column 8 nb + 2 t + e]:
-                 * row j = nb / 8 of the quad, head 8 (nb % 8) + 2 t + e. v[2 j + r] = this
-                 * lane's share of row j's logit for key 16 warp + g + 8 r. */
-                float v[2 * NR];
-#pragma unroll
-                for (int j = 0; j < NR; j++) {
-                    const float2 *wj = reinterpret_cast<const float2 *>(s_w + (qd * NR + j) * kWgHeads) + t;
-                    float a0 = 0.0f, a1 = 0.0f;
-#pragma unroll
-                    for (int nb = 0; nb < 8; nb++) {
-                        const float2 ww = wj[4 * nb];
-                        const float *dd = d + 4 * (8 * j + nb);
-                        a0 = fmaf(ww.x, fmaxf(dd[0], 0.0f), a0);
-                        a0 = fmaf(ww.y, fmaxf(dd[1], 0.0f), a0);
-                        a1 = fmaf(ww.x, fmaxf(dd[2], 0.0f), a1);
-                        a1 = fmaf(ww.y, fmaxf(dd[3], 0.0f), a1);
-                    }
-                    v[2 * j] = a0, v[2 * j + 1] = a1;
-                }
-                /* Sum over t (lane bits 0, 1): afterwards lane t holds items
-                 * i + (t & 1) NR / 2 + (t >> 1) NR of v, i < NR / 2 (NR = 1: item t >> 1, twice). */
-                if constexpr (NR == 1) {
-                    transpose_reduce_step<2, 2>(v, lane);
-                    v[0] += __shfl_xor_sync(0xffffffffu, v[0], 1);
-                } else {
-                    transpose_reduce_step<2 * NR, 2>(v, lane);
-                    transpose_reduce_step<NR, 1>(v, lane);
-                }
-                constexpr int kHeld = NR == 1 ? 1 : NR / 2;
-#pragma unroll
-                for (int i = 0; i < kHeld; i++) {
-                    if (NR == 1 && (t & 1)) continue;
-                    const int item = NR == 1 ? t >> 1 : i + (t & 1) * (NR / 2) + (t >> 1) * NR;
-                    const int j = qd * NR + item / 2, key = 16 * warp + g + 8 * (item & 1);
-                    const int col = kh + key;
-                    if (col >= s_range[2 * j] && col < s_range[2 * j + 1])
-                        out[(size_t)(grp.first + j) * out_stride + col] =
-                            ok[hf * kKmKeys + key] ? v[i] * scale[hf * kKmKeys + key] : -INFINITY;
+                    for (int j = 0; j < NR; j++) any |= meets(s_range, qd * NR + j, kh, kh + kKmKeys);
+                    if (!any) continue; /* CTA-uniform */
+                    if constexpr (kDiag < 2)
+                        wgmma_m64k128_e4m3<64 * NR>(d, a_desc, sw128_desc(q_tile + qd * NR * kQTileBytes));
+                    if constexpr (kDiag == 0)
+                        keys_major_epilogue<NR>(d, s_w, s_range, qd * NR, kh, scale + hf * kKmKeys,
+                                                ok + hf * kKmKeys, out, grp.first, out_stride);
                 }
             }
         }
         __syncthreads(); /* every wgmma of this chunk is done before its buffer is refilled */
     }
+    if constexpr (kDiag > 0) /* timing-only builds: keep the MMAs' results alive */
+        if (d[0] == 12345.0f && grp.count > 0) out[(size_t)grp.first * out_stride + lo] = d[1];
 }
 
 template <class Source>
@@ -938,10 +981,14 @@ template <class Source>
 seam_status launch_wgmma(const Source &src, const uint8_t *q, const float *w, float *out, int G, int groups,
                          long long out_stride, int span, cudaStream_t stream) {
     if (kKeysMajor) {
-        if (G <= 1) return launch_keys_major_nr<1, 1>(src, q, w, out, groups, out_stride, span, stream);
-        if (G <= 2) return launch_keys_major_nr<2, 1>(src, q, w, out, groups, out_stride, span, stream);
-        if (G <= 4) return launch_keys_major_nr<4, 1>(src, q, w, out, groups, out_stride, span, stream);
-        return launch_keys_major_nr<4, 2>(src, q, w, out, groups, out_stride, span, stream);
+        if constexpr (std::is_same<Source, RaggedSource>::value) { /* always groups of 8 */
+            return launch_keys_major_nr<4, 2>(src, q, w, out, groups, out_stride, span, stream);
+        } else {
+            if (G <= 1) return launch_keys_major_nr<1, 1>(src, q, w, out, groups, out_stride, span, stream);
+            if (G <= 2) return launch_keys_major_nr<2, 1>(src, q, w, out, groups, out_stride, span, stream);
+            if (G <= 4) return launch_keys_major_nr<4, 1>(src, q, w, out, groups, out_stride, span, stream);
+            return launch_keys_major_nr<4, 2>(src, q, w, out, groups, out_stride, span, stream);
+        }
     }
     if (wgmma_warpgroups(G) == 2)
         return launch_wgmma_nwg<2>(src, q, w, out, G, groups, out_stride, span, stream);
