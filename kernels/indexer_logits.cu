@@ -700,8 +700,8 @@ __device__ __forceinline__ void keys_major_epilogue(const float (&d)[32 * NR], c
     }
 }
 
-template <int NR, int NQ, class Source>
-__global__ void __launch_bounds__(kWgThreads, NR == 4 ? (NQ == 1 ? 3 : 2) : 4)
+template <int NR, int NQ, int KS, class Source>
+__global__ void __launch_bounds__(kWgThreads, NR == 4 ? 2 : 3)
     logits_keys_major_kernel(Source src, const uint8_t *__restrict__ q, const float *__restrict__ w,
                              float *__restrict__ out, long long out_stride) {
     static_assert(NR == 1 || NR == 2 || NR == 4, "N = 64 x NR <= 256");
@@ -710,11 +710,11 @@ __global__ void __launch_bounds__(kWgThreads, NR == 4 ? (NQ == 1 ? 3 : 2) : 4)
     const uint32_t raw = smem_addr(wg_smem);
     uint8_t *base = wg_smem + ((1024u - (raw & 1023u)) & 1023u);
     uint8_t *s_q = base;                                              /* [G][64 heads][128] */
-    uint8_t *s_k = s_q + (size_t)G * kQTileBytes;                     /* [2][128 keys][128] */
-    float *s_w = reinterpret_cast<float *>(s_k + 2 * kKTileBytes);    /* [G][64] */
-    float *s_scale = s_w + G * kWgHeads;                              /* [2][128] */
-    int *s_range = reinterpret_cast<int *>(s_scale + 2 * kWgKeys);    /* [G][2] */
-    uint8_t *s_ok = reinterpret_cast<uint8_t *>(s_range + 2 * G);     /* [2][128] */
+    uint8_t *s_k = s_q + (size_t)G * kQTileBytes;                     /* [KS][128 keys][128] */
+    float *s_w = reinterpret_cast<float *>(s_k + KS * kKTileBytes);   /* [G][64] */
+    float *s_scale = s_w + G * kWgHeads;                              /* [KS][128] */
+    int *s_range = reinterpret_cast<int *>(s_scale + KS * kWgKeys);   /* [G][2] */
+    uint8_t *s_ok = reinterpret_cast<uint8_t *>(s_range + 2 * G);     /* [KS][128] */
 
     const int tid = threadIdx.x;
     const int ts = src.table_stride();
@@ -734,8 +734,17 @@ __global__ void __launch_bounds__(kWgThreads, NR == 4 ? (NQ == 1 ? 3 : 2) : 4)
         const uint8_t *gq = valid ? q + ((size_t)(grp.first + j) * kWgHeads + h) * kDim + c * 16 : q;
         cp_async16(q_tile + j * kQTileBytes + h * 128 + ((c ^ (h & 7)) << 4), gq, valid);
     }
-    load_keys<kWgThreads>(src, trow, ts, c_first * kWgKeys, lo, hi, k_tile0, scale0, s_ok);
-    cp_async_commit();
+    /* KS-stage pipeline: chunks c_first + s gy (s < KS - 1) start now, one cp.async group
+     * each (the first with the queries; an empty group keeps the count uniform). */
+    const int gy = (int)gridDim.y;
+#pragma unroll
+    for (int st = 0; st < KS - 1; st++) {
+        const int cs = c_first + st * gy;
+        if (cs <= c_last)
+            load_keys<kWgThreads>(src, trow, ts, cs * kWgKeys, lo, hi, k_tile0 + st * kKTileBytes,
+                                  scale0 + st * kWgKeys * 4, s_ok + st * kWgKeys);
+        cp_async_commit();
+    }
     for (int i = tid; i < G * kWgHeads; i += kWgThreads) {
         const int j = i / kWgHeads;
         s_w[i] = j < grp.count ? w[(size_t)(grp.first + j) * kWgHeads + i % kWgHeads] : 0.0f;
@@ -748,15 +757,15 @@ __global__ void __launch_bounds__(kWgThreads, NR == 4 ? (NQ == 1 ? 3 : 2) : 4)
     for (int i = 0; i < 32 * NR; i++) d[i] = 0.0f;
 #pragma unroll
     for (int i = 0; i < (kPairHalves ? 32 * NR : 1); i++) d1[i] = 0.0f;
-    int buf = 0;
-    for (int c = c_first; c <= c_last; c += gridDim.y, buf ^= 1) {
-        /* Double buffer, as in logits_wgmma_kernel. */
-        const int cn = c + (int)gridDim.y;
+    for (int c = c_first, buf = 0; c <= c_last; c += gy, buf = buf == KS - 1 ? 0 : buf + 1) {
+        /* Start chunk c + (KS - 1) gy in the stage the previous iteration used (its closing
+         * barrier freed it), then wait for this chunk's group, the oldest. */
+        const int cn = c + (KS - 1) * gy, sn = buf == 0 ? KS - 1 : buf - 1;
         if (cn <= c_last)
-            load_keys<kWgThreads>(src, trow, ts, cn * kWgKeys, lo, hi, k_tile0 + (buf ^ 1) * kKTileBytes,
-                                  scale0 + (buf ^ 1) * kWgKeys * 4, s_ok + (buf ^ 1) * kWgKeys);
+            load_keys<kWgThreads>(src, trow, ts, cn * kWgKeys, lo, hi, k_tile0 + sn * kKTileBytes,
+                                  scale0 + sn * kWgKeys * 4, s_ok + sn * kWgKeys);
         cp_async_commit();
-        cp_async_wait<1>();
+        cp_async_wait<KS - 1>();
         asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
         __syncthreads();
 
@@ -953,11 +962,22 @@ seam_status launch_wgmma_nwg(const Source &src, const uint8_t *q, const float *w
     return SEAM_OK;
 }
 
-/* Dynamic shared memory of logits_keys_major_kernel at G = NR x NQ rows a group. */
-size_t keys_major_smem_bytes(int G) {
-    return 1024 /* alignment slack */ + (size_t)G * kQTileBytes + 2 * (size_t)kKTileBytes +
-           (size_t)G * kWgHeads * sizeof(float) + 2 * kWgKeys * sizeof(float) + (size_t)G * 2 * sizeof(int) +
-           2 * kWgKeys;
+/* Key stages of the keys-major pipeline at G rows a group: as many as keep the CTAs an SM
+ * holds (two at G = 4, three at G <= 2) with two or three chunks in flight each; groups of
+ * 8 (prefill, compute-bound) keep the double buffer. -DSEAM_LOGITS_STAGES=N sets every
+ * G <= 4 for A/B runs. */
+#ifndef SEAM_LOGITS_STAGES
+#define SEAM_LOGITS_STAGES 0
+#endif
+constexpr int keys_major_stages(int G) {
+    return G > 4 ? 2 : SEAM_LOGITS_STAGES > 0 ? SEAM_LOGITS_STAGES : G == 4 ? 4 : 3;
+}
+
+/* Dynamic shared memory of logits_keys_major_kernel at G = NR x NQ rows a group, KS stages. */
+size_t keys_major_smem_bytes(int G, int KS) {
+    return 1024 /* alignment slack */ + (size_t)G * kQTileBytes + (size_t)KS * kKTileBytes +
+           (size_t)G * kWgHeads * sizeof(float) + (size_t)KS * kWgKeys * sizeof(float) +
+           (size_t)G * 2 * sizeof(int) + (size_t)KS * kWgKeys;
 }
 
 /* Groups of 5..8 rows (prefill) take their groups longest first with two chunks a CTA, as
@@ -965,9 +985,9 @@ size_t keys_major_smem_bytes(int G) {
 template <int NR, int NQ, class Source>
 seam_status launch_keys_major_nr(const Source &src, const uint8_t *q, const float *w, float *out, int groups,
                                  long long out_stride, int span, cudaStream_t stream) {
-    constexpr int G = NR * NQ;
-    const size_t smem = keys_major_smem_bytes(G);
-    constexpr auto kernel = logits_keys_major_kernel<NR, NQ, Source>;
+    constexpr int G = NR * NQ, KS = keys_major_stages(G);
+    const size_t smem = keys_major_smem_bytes(G, KS);
+    constexpr auto kernel = logits_keys_major_kernel<NR, NQ, KS, Source>;
     SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const int div = NQ == 2 && kLongestFirst ? 2 : 1;
     const long long fill_slots = NQ == 1 ? resident_ctas<kernel>(G, kWgThreads, smem) : 0;
