@@ -145,6 +145,12 @@ constexpr bool kPairSmall = SEAM_LOGITS_KM_PAIR;
 #define SEAM_LOGITS_DIAG 0
 #endif
 constexpr int kDiag = SEAM_LOGITS_DIAG;
+/* Keys-major: read the block-table entries of the next chunk to load one iteration early;
+ * 0 reads them right before the copies (A/B runs). */
+#ifndef SEAM_LOGITS_ENTRIES_AHEAD
+#define SEAM_LOGITS_ENTRIES_AHEAD 1
+#endif
+constexpr bool kEntriesAhead = SEAM_LOGITS_ENTRIES_AHEAD;
 
 struct CtaWork {
     int group, slice;
@@ -198,6 +204,10 @@ struct RaggedSource {
     }
     /* Slot of key idx (inside some row's range), or -1. */
     __device__ long long slot(int, int, int idx) const { return idx; }
+    /* The same in two steps, so a kernel can read the memory part early: the entry of key
+     * idx (no memory here), then its slot (entry -1: none). */
+    __device__ int entry(int, int, int idx) const { return idx; }
+    __device__ long long slot_of_entry(int e, int) const { return e; }
 };
 
 /* Keys in the paged cache; the key position in the request is the logits column. Groups are
@@ -271,10 +281,12 @@ struct PagedSource {
         if (e < 0) e = 0;
         return {0, (int)e};
     }
-    __device__ long long slot(int trow, int ts, int p) const {
-        long long page = table[(size_t)trow * ts + (p >> page_shift)];
+    __device__ long long slot(int trow, int ts, int p) const { return slot_of_entry(entry(trow, ts, p), p); }
+    /* The block-table entry of position p, then its slot (-1 for a bad page or entry -1). */
+    __device__ int entry(int trow, int ts, int p) const { return table[(size_t)trow * ts + (p >> page_shift)]; }
+    __device__ long long slot_of_entry(int page, int p) const {
         if (page < 0 || page >= num_pages) return -1;
-        return (page << page_shift) + (p & (page_size - 1));
+        return ((long long)page << page_shift) + (p & (page_size - 1));
     }
 };
 
@@ -513,6 +525,35 @@ __device__ __forceinline__ void load_keys(const Source &src, int trow, int ts, i
     }
 }
 
+/* load_keys in two steps for the keys-major pipeline: key_entries reads the memory part of
+ * this thread's 8 keys of the chunk at kb (block-table entries; -1 outside [lo, hi)) one
+ * iteration before load_key_entries starts their copies, so the table read is not a
+ * dependent load in front of every chunk's copies. Same keys per thread as load_keys<128>. */
+template <class Source>
+__device__ __forceinline__ void key_entries(const Source &src, int trow, int ts, int kb, int lo, int hi, int (&e)[8]) {
+#pragma unroll
+    for (int p = 0; p < 8; p++) {
+        const int idx = kb + p * 16 + (threadIdx.x >> 3);
+        e[p] = (idx >= lo && idx < hi) ? src.entry(trow, ts, idx) : -1;
+    }
+}
+template <class Source>
+__device__ __forceinline__ void load_key_entries(const Source &src, int kb, const int (&e)[8], uint32_t tile,
+                                                 uint32_t scales, uint8_t *ok) {
+    const int part = threadIdx.x & 7;
+#pragma unroll
+    for (int p = 0; p < 8; p++) {
+        const int key = p * 16 + (threadIdx.x >> 3);
+        const long long s = e[p] < 0 ? -1 : src.slot_of_entry(e[p], kb + key);
+        const uint8_t *g = s >= 0 ? src.k + (size_t)s * kDim + part * 16 : src.k;
+        cp_async16(tile + key * 128 + ((part ^ (key & 7)) << 4), g, s >= 0);
+        if (part == 0) {
+            cp_async4(scales + key * 4, s >= 0 ? src.scales + s : src.scales, s >= 0);
+            ok[key] = s >= 0;
+        }
+    }
+}
+
 /* Barrier of one warpgroup's 128 threads: named barrier 1 + wg (0 is __syncthreads'), so the
  * warpgroups of a CTA never wait for each other between rows. With one warpgroup it is
  * __syncthreads, as before there were two. The ids are immediates: with a register id ptxas
@@ -701,7 +742,7 @@ __device__ __forceinline__ void keys_major_epilogue(const float (&d)[32 * NR], c
 }
 
 template <int NR, int NQ, int KS, class Source>
-__global__ void __launch_bounds__(kWgThreads, NR == 4 ? 2 : 3)
+__global__ void __launch_bounds__(kWgThreads, KS > 2 ? (NR == 4 ? 2 : 3) : (NR == 4 ? (NQ == 1 ? 3 : 2) : NR == 2 ? 3 : 4))
     logits_keys_major_kernel(Source src, const uint8_t *__restrict__ q, const float *__restrict__ w,
                              float *__restrict__ out, long long out_stride) {
     static_assert(NR == 1 || NR == 2 || NR == 4, "N = 64 x NR <= 256");
@@ -745,6 +786,10 @@ __global__ void __launch_bounds__(kWgThreads, NR == 4 ? 2 : 3)
                                   scale0 + st * kWgKeys * 4, s_ok + st * kWgKeys);
         cp_async_commit();
     }
+    /* With kEntriesAhead, the table entries of the chunk the loop starts next are read one
+     * iteration early (ent). */
+    int ent[8];
+    if constexpr (kEntriesAhead) key_entries(src, trow, ts, (c_first + (KS - 1) * gy) * kWgKeys, lo, hi, ent);
     for (int i = tid; i < G * kWgHeads; i += kWgThreads) {
         const int j = i / kWgHeads;
         s_w[i] = j < grp.count ? w[(size_t)(grp.first + j) * kWgHeads + i % kWgHeads] : 0.0f;
@@ -761,9 +806,16 @@ __global__ void __launch_bounds__(kWgThreads, NR == 4 ? 2 : 3)
         /* Start chunk c + (KS - 1) gy in the stage the previous iteration used (its closing
          * barrier freed it), then wait for this chunk's group, the oldest. */
         const int cn = c + (KS - 1) * gy, sn = buf == 0 ? KS - 1 : buf - 1;
-        if (cn <= c_last)
+        if constexpr (kEntriesAhead) {
+            if (cn <= c_last) {
+                load_key_entries(src, cn * kWgKeys, ent, k_tile0 + sn * kKTileBytes, scale0 + sn * kWgKeys * 4,
+                                 s_ok + sn * kWgKeys);
+                if (cn + gy <= c_last) key_entries(src, trow, ts, (cn + gy) * kWgKeys, lo, hi, ent);
+            }
+        } else if (cn <= c_last) {
             load_keys<kWgThreads>(src, trow, ts, cn * kWgKeys, lo, hi, k_tile0 + sn * kKTileBytes,
                                   scale0 + sn * kWgKeys * 4, s_ok + sn * kWgKeys);
+        }
         cp_async_commit();
         cp_async_wait<KS - 1>();
         asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
@@ -970,7 +1022,7 @@ seam_status launch_wgmma_nwg(const Source &src, const uint8_t *q, const float *w
 #define SEAM_LOGITS_STAGES 0
 #endif
 constexpr int keys_major_stages(int G) {
-    return G > 4 ? 2 : SEAM_LOGITS_STAGES > 0 ? SEAM_LOGITS_STAGES : G == 4 ? 4 : 3;
+    return G > 4 ? 2 : SEAM_LOGITS_STAGES > 0 ? SEAM_LOGITS_STAGES : 2;
 }
 
 /* Dynamic shared memory of logits_keys_major_kernel at G = NR x NQ rows a group, KS stages. */
