@@ -151,6 +151,12 @@ constexpr int kDiag = SEAM_LOGITS_DIAG;
 #define SEAM_LOGITS_ENTRIES_AHEAD 1
 #endif
 constexpr bool kEntriesAhead = SEAM_LOGITS_ENTRIES_AHEAD;
+/* Keys-major with entries ahead: sources of 64-key runs (ragged, page size 64) copy a run
+ * per table entry (load_run_entries); 0 copies key by key everywhere (A/B runs). */
+#ifndef SEAM_LOGITS_RUNS
+#define SEAM_LOGITS_RUNS 1
+#endif
+constexpr bool kRuns = SEAM_LOGITS_RUNS;
 
 struct CtaWork {
     int group, slice;
@@ -186,6 +192,11 @@ struct RaggedSource {
     const float *scales;
     int keys, stride, rows;
     const int32_t *row_starts, *lengths;
+    bool scales16; /* scales 16-byte aligned (host-checked): runs of keys can be copied whole */
+
+    /* Keys kb .. kb + 63 (kb a multiple of 64) lie in consecutive slots from
+     * slot_of_entry(entry(kb), kb) on, and their scales may be copied 16 bytes at a time. */
+    __device__ bool runs64() const { return scales16; }
 
     __device__ Group group(int g) const {
         int first = g * kRaggedGroup;
@@ -223,6 +234,9 @@ struct PagedSource {
     const int32_t *cu_seqlens_q, *num_requests_device; /* request-grouped rows, or NULL */
     int max_requests;
     RequestRows request_rows; /* request-grouped: which requests this launch covers */
+    bool scales16;            /* as RaggedSource's */
+
+    __device__ bool runs64() const { return page_shift == 6 && scales16; }
 
     __device__ int num_requests() const { return min(*num_requests_device, max_requests); }
     /* Request-grouped: request i owns rows [cu[i], cu[i+1]), in groups of up to kRaggedGroup
@@ -480,6 +494,10 @@ __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, bool v
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0)
                  : "memory");
 }
+/* The first `bytes` (0..16) of 16 bytes global -> shared, the rest zeros. */
+__device__ __forceinline__ void cp_async16_bytes(uint32_t dst, const void *src, int bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
+}
 /* 4 bytes global -> shared (a key scale), or 4 zero bytes when !valid. */
 __device__ __forceinline__ void cp_async4(uint32_t dst, const void *src, bool valid) {
     asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 4 : 0)
@@ -552,6 +570,44 @@ __device__ __forceinline__ void load_key_entries(const Source &src, int kb, cons
             ok[key] = s >= 0;
         }
     }
+}
+
+/* The same for sources with runs64(): the chunk's two runs of 64 keys need one table entry
+ * each (e[0], e[1]), and a thread's four keys of a run are 2 KB apart in the cache and in
+ * the tile, so its copies share one address computation; the scales of a run (256 bytes)
+ * go 16 bytes per thread (threads 0-31), cut at hi so a ragged array is never read past its
+ * end. */
+template <class Source>
+__device__ __forceinline__ void run_entries(const Source &src, int trow, int ts, int kb, int lo, int hi, int (&e)[8]) {
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        const int k0 = kb + 64 * r;
+        e[r] = (k0 < hi && k0 + 64 > lo) ? src.entry(trow, ts, k0) : -1;
+    }
+}
+template <class Source>
+__device__ __forceinline__ void load_run_entries(const Source &src, int kb, int lo, int hi, const int (&e)[8],
+                                                 uint32_t tile, uint32_t scales, uint8_t *ok) {
+    const int part = threadIdx.x & 7, kq = threadIdx.x >> 3;
+    const long long base[2] = {e[0] < 0 ? -1 : src.slot_of_entry(e[0], kb), e[1] < 0 ? -1 : src.slot_of_entry(e[1], kb + 64)};
+    const uint32_t dst = tile + kq * 128 + ((part ^ (kq & 7)) << 4);
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        const uint8_t *g = src.k + (base[r] < 0 ? 0 : base[r] * kDim) + kq * 128 + part * 16;
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int idx = kb + 64 * r + 16 * p + kq;
+            const bool v = base[r] >= 0 && idx >= lo && idx < hi;
+            cp_async16(dst + (64 * r + 16 * p) * 128, v ? g + 16 * p * 128 : src.k, v);
+        }
+    }
+    if (threadIdx.x < 32) {
+        const int r = threadIdx.x >> 4, q4 = threadIdx.x & 15, idx0 = kb + 64 * r + 4 * q4;
+        const long long b = r ? base[1] : base[0];
+        const int n = b < 0 ? 0 : max(0, min(4, hi - idx0));
+        cp_async16_bytes(scales + (64 * r + 4 * q4) * 4, n > 0 ? src.scales + b + 4 * q4 : src.scales, 4 * n);
+    }
+    ok[threadIdx.x] = (threadIdx.x < 64 ? base[0] : base[1]) >= 0;
 }
 
 /* Barrier of one warpgroup's 128 threads: named barrier 1 + wg (0 is __syncthreads'), so the
@@ -778,6 +834,7 @@ __global__ void __launch_bounds__(kWgThreads, KS > 2 ? (NR == 4 ? 2 : 3) : (NR =
     /* KS-stage pipeline: chunks c_first + s gy (s < KS - 1) start now, one cp.async group
      * each (the first with the queries; an empty group keeps the count uniform). */
     const int gy = (int)gridDim.y;
+    const bool runs = kRuns && src.runs64(); /* CTA-uniform */
 #pragma unroll
     for (int st = 0; st < KS - 1; st++) {
         const int cs = c_first + st * gy;
@@ -789,7 +846,10 @@ __global__ void __launch_bounds__(kWgThreads, KS > 2 ? (NR == 4 ? 2 : 3) : (NR =
     /* With kEntriesAhead, the table entries of the chunk the loop starts next are read one
      * iteration early (ent). */
     int ent[8];
-    if constexpr (kEntriesAhead) key_entries(src, trow, ts, (c_first + (KS - 1) * gy) * kWgKeys, lo, hi, ent);
+    if constexpr (kEntriesAhead) {
+        if (runs) run_entries(src, trow, ts, (c_first + (KS - 1) * gy) * kWgKeys, lo, hi, ent);
+        else key_entries(src, trow, ts, (c_first + (KS - 1) * gy) * kWgKeys, lo, hi, ent);
+    }
     for (int i = tid; i < G * kWgHeads; i += kWgThreads) {
         const int j = i / kWgHeads;
         s_w[i] = j < grp.count ? w[(size_t)(grp.first + j) * kWgHeads + i % kWgHeads] : 0.0f;
@@ -808,9 +868,14 @@ __global__ void __launch_bounds__(kWgThreads, KS > 2 ? (NR == 4 ? 2 : 3) : (NR =
         const int cn = c + (KS - 1) * gy, sn = buf == 0 ? KS - 1 : buf - 1;
         if constexpr (kEntriesAhead) {
             if (cn <= c_last) {
-                load_key_entries(src, cn * kWgKeys, ent, k_tile0 + sn * kKTileBytes, scale0 + sn * kWgKeys * 4,
-                                 s_ok + sn * kWgKeys);
-                if (cn + gy <= c_last) key_entries(src, trow, ts, (cn + gy) * kWgKeys, lo, hi, ent);
+                const uint32_t tile = k_tile0 + sn * kKTileBytes, scales = scale0 + sn * kWgKeys * 4;
+                if (runs) {
+                    load_run_entries(src, cn * kWgKeys, lo, hi, ent, tile, scales, s_ok + sn * kWgKeys);
+                    if (cn + gy <= c_last) run_entries(src, trow, ts, (cn + gy) * kWgKeys, lo, hi, ent);
+                } else {
+                    load_key_entries(src, cn * kWgKeys, ent, tile, scales, s_ok + sn * kWgKeys);
+                    if (cn + gy <= c_last) key_entries(src, trow, ts, (cn + gy) * kWgKeys, lo, hi, ent);
+                }
             }
         } else if (cn <= c_last) {
             load_keys<kWgThreads>(src, trow, ts, cn * kWgKeys, lo, hi, k_tile0 + sn * kKTileBytes,
@@ -1150,6 +1215,7 @@ extern "C" SEAM_API seam_status seam_indexer_logits_ragged(const seam_indexer_lo
     RaggedSource src;
     src.k = (const uint8_t *)p->k;
     src.scales = p->k_scales;
+    src.scales16 = ((uintptr_t)p->k_scales & 15) == 0;
     src.keys = p->keys;
     src.stride = p->stride;
     src.rows = p->rows;
@@ -1234,6 +1300,7 @@ extern "C" SEAM_API seam_status seam_indexer_logits_paged(const seam_indexer_log
     PagedSource src;
     src.k = (const uint8_t *)p->k_cache;
     src.scales = p->k_scales;
+    src.scales16 = ((uintptr_t)p->k_scales & 15) == 0;
     src.num_pages = p->num_pages;
     src.page_size = p->page_size;
     src.page_shift = p->page_size == 64 ? 6 : 0;
