@@ -24,49 +24,44 @@
  * Traffic: keys are read once per query group (8 prefill tokens, or a request's next_n
  * queries: that is what makes the native NextN layout cheaper than the expanded one).
  *
- * WGMMA kernel (heads == 64 on sm_90: the AUTO choice there; docs/wgmma-logits.md). It runs
- * prefill 2.7x faster than mma.sync on an H100 (docs/performance.md). The mma.sync kernel
- * measured 8-10x above the fp8 compute floor in prefill and, at 128 FLOP per key byte, is
- * compute-bound even in decode: mma.sync
- * feeds the tensor cores from registers at a fraction of their Hopper rate, and every
- * fragment costs load instructions. wgmma reads both operands from shared memory itself.
- * M = 64 is exactly the head count, so per query row and chunk of 128 keys the [64 x 128]
- * logits block is one warpgroup MMA m64n128k32 repeated over 4 k-steps (K = 128):
- *   A = the row's q, [64 heads x 128 dims] fp8, 8 KB; B = the chunk's keys [128 x 128] fp8,
- *   16 KB; both K-major in the 128-byte swizzle layout (a 128-byte key or head row is one
- *   swizzle row; chunk c of row r lives at chunk c ^ (r % 8)), described by matrix
- *   descriptors; stepping K by 32 moves the descriptor's start address by 32 bytes.
- * Groups of 5+ rows run two consumer warpgroups per CTA (256 threads, at most 128 registers,
- * no spills); smaller groups one. The choice is by group capacity, known when a graph is
+ * WGMMA kernel (heads == 64 on sm_90: the AUTO choice there; docs/wgmma-logits.md). The
+ * mma.sync kernel measured 8-10x above the fp8 compute floor in prefill and, at 128 FLOP per
+ * key byte, is compute-bound even in decode: mma.sync feeds the tensor cores from registers
+ * at a fraction of their Hopper rate, and every fragment costs load instructions. wgmma reads
+ * both operands from shared memory itself. The MMA is keys-major: M = 64 keys (half a chunk
+ * of 128), N = 64 heads x NR rows of the query group (NR = 1, 2 or 4; N <= 256), K = 128,
+ * four k-steps of m64nNk32 e4m3 (kernels/wgmma_e4m3.cuh):
+ *   A = 64 keys [64 x 128] fp8, 8 KB; B = the group's queries [NR x 64 heads x 128] fp8;
+ *   both K-major in the 128-byte swizzle layout (a 128-byte key or head row is one swizzle
+ *   row; chunk c of row r lives at chunk c ^ (r % 8)), described by matrix descriptors;
+ *   stepping K by 32 moves the descriptor's start address by 32 bytes.
+ * So the sum over heads runs along the accumulator's columns: a thread holds 16 heads of
+ * each (row, key) it owns, adds them in registers (relu and weight: one FMNMX and one FFMA a
+ * value) and four lanes finish with two transpose-reduction steps; no shared-memory
+ * reduction or barrier per row. (Until session 10 the MMA was heads-major, M = 64 heads and
+ * N = 128 keys per row: its epilogue reduced over lanes and warps through shared memory
+ * behind a barrier per row and ran ~1.7x the instructions; keys-major measured 1.1-1.4x
+ * faster, docs/performance.md "Session 10".) One warpgroup per CTA. Groups of 1-2 rows
+ * multiply both halves of a chunk in one wgmma batch (two accumulators); groups of 4 one
+ * half at a time (128 accumulators); groups of 8 (prefill, request-grouped rows) run their
+ * two quads of rows one after the other, and a quad with only its first one or two rows in
+ * range multiplies only those. The head sum is (t0 + t2) + (t1 + t3) of the same 16-value
+ * partial sums whatever NR is, so native NextN, expanded NextN and request-grouped rows give
+ * bitwise equal logits (tested). The choice is by group capacity, known when a graph is
  * captured, not by the rows a group really has; request-grouped rows (cu_seqlens_q) give
  * one-row requests (decode tokens) a launch of their own with G = 1 for that reason
- * (run_request_grouped). Why two: with one warpgroup ncu showed
- * the kernel bound by its own instruction stream (tensor pipe active 16% of the time; top
- * stalls the warps' own issue, fixed latency and barriers) with only 8 warps on an SM at G =
- * 8, where shared memory fits two CTAs. A second warpgroup over the same tiles doubles the
- * warps for 4 KB more shared memory, so one warpgroup's epilogue can run while the other's
- * MMAs do: the warpgroups share each key chunk and split the group's rows (warpgroup 0 rows 0,
- * 2, 4, ..., warpgroup 1 rows 1, 3, ...), each with its own accumulator and reduction buffers
- * behind its own named barrier. Shared memory is G x 8 KB of queries + two key chunks of 16 KB
- * + small buffers (~107 KB at G = 8: two CTAs, 16 warps, an SM). Where one warpgroup already
- * runs 12-16 warps (G <= 4: paged decode and native NextN) a second one measured slower (the
- * decode variant split the keys between warpgroups; 4-22% slower on an H200).
- * Keys arrive by 16-byte cp.async (8 threads per key: whole 128-byte rows per quarter warp,
- * zero-fill outside the range or for bad pages), loaded by all threads of the CTA and
- * double-buffered: the CTA's next step loads while the current one is multiplied by every
- * row of the group (the reuse that makes native NextN and 8-token prefill groups cheaper than
- * one row per key read). cp.async writes are generic-proxy writes, so each thread fences
- * (fence.proxy.async) before the barrier that hands the tile to wgmma. The MMA is issued and
- * waited for in one asm statement (no overlap of MMA and epilogue inside a warpgroup: simplest
- * correct first; the other warpgroup and the other CTA on the SM provide the overlap).
- * Epilogue: the m64nNk32 f32 accumulator gives warp w of a warpgroup heads 16w..16w+15 and
- * lane (g, t) keys 8j + 2t + {0,1} of heads 16w + g and 16w + g + 8: relu and weight in
- * registers, the same transpose-reduction over g as above (28 shuffles for 32 values), then
- * the warpgroup's 4 warps' partial sums meet in shared memory behind a barrier of that
- * warpgroup alone (a named barrier: the other warpgroup is not held up), and thread i of the
- * warpgroup writes key kb + i (times its scale), so a row's 128 logits are one 512-byte
- * store. With two warpgroups the CTA-wide barriers are only the two per step around the key
- * buffers (with one, the warpgroup barrier is __syncthreads).
+ * (run_request_grouped).
+ * Keys arrive by 16-byte cp.async, double-buffered: the CTA's next chunk loads while the
+ * current one is multiplied by every row of the group (the reuse that makes native NextN and
+ * 8-token prefill groups cheaper than one row per key read), each key's scale with it. The
+ * block-table entries of the chunk after that are read one iteration early, so the table
+ * lookup is not a dependent load in front of every chunk's copies; ragged keys and pages of
+ * 64 copy each run of 64 keys from one address computation (a paged copy cost ~70
+ * instructions a key before). More stages did not help: with two CTAs an SM instead of three
+ * the loads alone got slower. cp.async writes are generic-proxy writes, so each thread
+ * fences (fence.proxy.async) before the barrier that hands the tile to wgmma. The MMA is
+ * issued and waited for in one asm statement; the other CTAs on the SM provide the overlap
+ * of MMA, epilogue and loads.
  *
  * SIMT kernel (the simple reference, and the path for heads not a multiple of 16): one CTA
  * per query row, the row's q in shared memory as fp32, one thread per key.
@@ -101,7 +96,7 @@ constexpr int kRaggedGroup = 8;
 #define SEAM_LOGITS_ONE_ROW_LAUNCH 1
 #endif
 
-/* Launches of groups of 8 rows (two warpgroups: prefill) take their groups longest first and
+/* Launches of groups of 8 rows (prefill) take their groups longest first and
  * give each CTA twice the key chunks: causal prefill groups grow with their index, and in the
  * plain order (CTA (x, y) = group x, slice y) every sweep over y ends with the longest, so the
  * last wave ran long CTAs on a draining GPU; and a CTA loads its group's queries (64 KB) once
@@ -127,12 +122,6 @@ constexpr bool kLongestFirst = SEAM_LOGITS_LONGEST_FIRST;
 #endif
 constexpr int kFillBelow = SEAM_LOGITS_FILL_BELOW;
 
-/* wgmma with keys as M and the group's heads as N (logits_keys_major_kernel); 0 builds the
- * heads-major kernel (logits_wgmma_kernel) for A/B runs. */
-#ifndef SEAM_LOGITS_KEYS_MAJOR
-#define SEAM_LOGITS_KEYS_MAJOR 1
-#endif
-constexpr bool kKeysMajor = SEAM_LOGITS_KEYS_MAJOR;
 /* Keys-major groups of 1-2 rows run both halves of a chunk in one wgmma batch; 0: one half
  * at a time, as larger groups do (A/B runs). */
 #ifndef SEAM_LOGITS_KM_PAIR
@@ -468,22 +457,11 @@ __global__ void __launch_bounds__(kThreads) logits_mma_kernel(Source src, const 
 
 /* ---- wgmma kernel (heads == 64, sm_90a) ---------------------------------------------------- */
 
-constexpr int kWgHeads = 64;                 /* wgmma M */
-constexpr int kWgKeys = 128;                 /* wgmma N: keys per chunk */
+constexpr int kWgHeads = 64;                 /* heads a query row: N = 64 per row */
+constexpr int kWgKeys = 128;                 /* keys a chunk (two MMAs of M = 64) */
 constexpr int kWgThreads = 128;              /* one warpgroup */
 constexpr int kQTileBytes = kWgHeads * kDim; /* one query row, 8 KB */
 constexpr int kKTileBytes = kWgKeys * kDim;  /* one key chunk, 16 KB */
-
-/* Groups of at least this many rows run two consumer warpgroups per CTA. Measured on an
- * H200 (docs/performance.md): 1.10-1.12x faster at G = 8 (prefill), where one warpgroup
- * fits only two CTAs (8 warps) on an SM; 4-22% slower at G = 1, 2 and 4 (paged decode,
- * native NextN), where one warpgroup already runs 12-16 warps. -DSEAM_WGMMA_TWO_WG=0 builds
- * one warpgroup everywhere, for A/B runs. */
-#ifndef SEAM_WGMMA_TWO_WG
-#define SEAM_WGMMA_TWO_WG 1
-#endif
-constexpr int kTwoWgMinRows = 5;
-int wgmma_warpgroups(int G) { return SEAM_WGMMA_TWO_WG && G >= kTwoWgMinRows ? 2 : 1; }
 
 __device__ __forceinline__ uint32_t smem_addr(const void *p) {
     return (uint32_t)__cvta_generic_to_shared(p);
@@ -610,141 +588,8 @@ __device__ __forceinline__ void load_run_entries(const Source &src, int kb, int 
     ok[threadIdx.x] = (threadIdx.x < 64 ? base[0] : base[1]) >= 0;
 }
 
-/* Barrier of one warpgroup's 128 threads: named barrier 1 + wg (0 is __syncthreads'), so the
- * warpgroups of a CTA never wait for each other between rows. With one warpgroup it is
- * __syncthreads, as before there were two. The ids are immediates: with a register id ptxas
- * reserves all 16 barriers. */
-template <int NWG> __device__ __forceinline__ void warpgroup_sync(int wg) {
-    static_assert(NWG == 1 || NWG == 2, "one or two warpgroups");
-    if constexpr (NWG == 1)
-        __syncthreads();
-    else if (wg == 0)
-        asm volatile("bar.sync 1, %0;\n" ::"n"(kWgThreads) : "memory");
-    else
-        asm volatile("bar.sync 2, %0;\n" ::"n"(kWgThreads) : "memory");
-}
+/* ---- wgmma kernel (keys-major; design in the header comment) --------------------------- */
 
-/* Two warpgroups: at most 128 registers, so that two CTAs (16 warps) share an SM. One: no
- * minimum (0), the bounds the kernel had before. */
-template <int NWG, class Source>
-__global__ void __launch_bounds__(NWG * kWgThreads, NWG == 1 ? 0 : 2)
-    logits_wgmma_kernel(Source src, const uint8_t *__restrict__ q, const float *__restrict__ w,
-                        float *__restrict__ out, int G, long long out_stride) {
-    constexpr int NT = NWG * kWgThreads;
-    extern __shared__ uint8_t wg_smem[];
-    /* Swizzled tiles need 1024-byte alignment of the shared-window address. */
-    const uint32_t raw = smem_addr(wg_smem);
-    uint8_t *base = wg_smem + ((1024u - (raw & 1023u)) & 1023u);
-    uint8_t *s_q = base;                                               /* [G][64 heads][128] */
-    uint8_t *s_k = s_q + (size_t)G * kQTileBytes;                      /* [2][128 keys][128] */
-    float *s_w = reinterpret_cast<float *>(s_k + 2 * kKTileBytes);     /* [G][64] */
-    float *s_red = s_w + G * kWgHeads;                                 /* [NWG][2][4 warps][128] */
-    int *s_range = reinterpret_cast<int *>(s_red + NWG * 2 * 4 * kWgKeys); /* [G][2] */
-
-    const int tid = threadIdx.x, lane = tid & 31;
-    const int wg = NWG == 1 ? 0 : tid / kWgThreads, wtid = NWG == 1 ? tid : tid % kWgThreads;
-    const int warp = wtid >> 5, g = lane >> 2, t = lane & 3;
-    const int ts = src.table_stride();
-    const CtaWork cw = cta_work<NWG == 2 && kLongestFirst>();
-    const Group grp = src.group(cw.group);
-    const int trow = grp.trow;
-    int lo, hi;
-    group_ranges(src, grp, G, ts, s_range, lo, hi);
-    if (lo >= hi) return; /* CTA-uniform: every thread read the same ranges */
-    const int c_first = lo / kWgKeys + cw.slice, c_last = (hi - 1) / kWgKeys;
-    if (c_first > c_last) return;
-
-    /* Queries -> swizzled A tiles (head h = one 128-byte row), in the same cp.async group as
-     * the first key chunk. Rows past the group or with an empty range are zeros. */
-    const uint32_t q_tile = smem_addr(s_q), k_tile0 = smem_addr(s_k);
-    for (int i = tid; i < G * kWgHeads * 8; i += NT) {
-        const int c = i & 7, h = (i >> 3) & (kWgHeads - 1), j = i >> 9;
-        const bool valid = j < grp.count && s_range[2 * j + 1] > s_range[2 * j];
-        const uint8_t *gq = valid ? q + ((size_t)(grp.first + j) * kWgHeads + h) * kDim + c * 16 : q;
-        cp_async16(q_tile + j * kQTileBytes + h * 128 + ((c ^ (h & 7)) << 4), gq, valid);
-    }
-    load_keys<NT>(src, trow, ts, c_first * kWgKeys, lo, hi, k_tile0);
-    cp_async_commit();
-    for (int i = tid; i < G * kWgHeads; i += NT) {
-        const int j = i / kWgHeads;
-        s_w[i] = j < grp.count ? w[(size_t)(grp.first + j) * kWgHeads + i % kWgHeads] : 0.0f;
-    }
-
-    /* Warpgroup wg computes rows wg, wg + NWG, ... of every chunk. */
-    float d[64];
-#pragma unroll
-    for (int i = 0; i < 64; i++) d[i] = 0.0f;
-    int buf = 0;
-    for (int c = c_first; c <= c_last; c += gridDim.y, buf ^= 1) {
-        /* Double buffer: start the next chunk of this CTA, then wait for the current one
-         * (the group committed one iteration ago; an empty group keeps the count uniform).
-         * The buffer being refilled was last read by the previous iteration's wgmmas, which
-         * every thread waited for before that iteration's closing barrier. */
-        const int cn = c + (int)gridDim.y;
-        if (cn <= c_last) load_keys<NT>(src, trow, ts, cn * kWgKeys, lo, hi, k_tile0 + (buf ^ 1) * kKTileBytes);
-        cp_async_commit();
-        cp_async_wait<1>();
-        /* cp.async writes are generic-proxy writes; wgmma reads through the async proxy. */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        __syncthreads();
-
-        /* Thread wtid of the warpgroup owns column kb + wtid of the output; its scale is
-         * fetched before the MMAs. */
-        const int kb = c * kWgKeys, col = kb + wtid;
-        const long long cs = (col >= lo && col < hi) ? src.slot(trow, ts, col) : -1;
-        const float scale = cs >= 0 ? __ldg(src.scales + cs) : 0.0f;
-        const uint64_t b_desc = sw128_desc(k_tile0 + buf * kKTileBytes);
-
-        int done = 0; /* rows this warpgroup computed in this chunk: picks its reduction buffer */
-        for (int j = wg; j < G; j += NWG) {
-            const int s0 = s_range[2 * j], e0 = s_range[2 * j + 1];
-            if (kb >= e0 || kb + kWgKeys <= s0) continue; /* warpgroup-uniform */
-            wgmma_m64k128_e4m3<kWgKeys>(d, sw128_desc(q_tile + j * kQTileBytes), b_desc);
-            /* Accumulator fragment of m64nNk32 .f32: warp w holds heads 16w..16w+15; lane
-             * (g, t) holds d[4*nb + 2*r + e] = D[head 16w + g + 8r][key 8*nb + 2t + e]. */
-            const float w0 = s_w[j * kWgHeads + warp * 16 + g], w1 = s_w[j * kWgHeads + warp * 16 + g + 8];
-            float part[32];
-#pragma unroll
-            for (int nb = 0; nb < 16; nb++)
-#pragma unroll
-                for (int e = 0; e < 2; e++)
-                    part[2 * nb + e] = w0 * fmaxf(d[4 * nb + e], 0.0f) + w1 * fmaxf(d[4 * nb + 2 + e], 0.0f);
-            /* Sum over g (lane bits 2..4): afterwards lane (g, t) holds items 4g + i, i.e.
-             * keys 16g + 8*(i/2) + 2t + (i%2). */
-            transpose_reduce_step<32, 16>(part, lane);
-            transpose_reduce_step<16, 8>(part, lane);
-            transpose_reduce_step<8, 4>(part, lane);
-            /* Sum over the warpgroup's 4 warps (16 heads each) through shared memory; each
-             * warpgroup has two buffers used in turn, so one barrier of the warpgroup per
-             * computed row suffices (a buffer is rewritten two computed rows later, after
-             * every thread of the warpgroup passed the barrier between). */
-            float *red = s_red + (wg * 2 + (done++ & 1)) * 4 * kWgKeys;
-            *reinterpret_cast<float2 *>(red + warp * kWgKeys + 16 * g + 2 * t) = make_float2(part[0], part[1]);
-            *reinterpret_cast<float2 *>(red + warp * kWgKeys + 16 * g + 8 + 2 * t) = make_float2(part[2], part[3]);
-            warpgroup_sync<NWG>(wg);
-            if (col >= s0 && col < e0) {
-                const float sum = red[wtid] + red[kWgKeys + wtid] + red[2 * kWgKeys + wtid] + red[3 * kWgKeys + wtid];
-                out[(size_t)(grp.first + j) * out_stride + col] = cs >= 0 ? sum * scale : -INFINITY;
-            }
-        }
-        __syncthreads(); /* every wgmma of this chunk is done before its buffer is refilled */
-    }
-}
-
-/* ---- keys-major wgmma kernel ------------------------------------------------------------ */
-
-/* The same logits with the MMA's roles swapped: M = 64 keys (half a chunk), N = 64 heads x
- * NR rows of the group (NR <= 4: N <= 256), so one m64nNk32 x 4 covers every row of a
- * up to four rows of the group at once. The sum over heads then runs along the accumulator's
- * columns: each thread adds the 16 heads it holds for a (row, key) in registers, and four
- * lanes (t = 0..3) finish it with two transpose-reduction steps; no shared-memory reduction
- * or barrier per row. Per 64 keys and row a warp issues ~80 instructions instead of the
- * heads-major epilogue's ~130 (relu + weight per value, 28 shuffles, a reduction through
- * shared memory and a warpgroup barrier). One warpgroup per CTA; groups of 5..8 rows run
- * their two quads of rows one after the other (NQ = 2). Each key's scale arrives by
- * cp.async with its key chunk, so the epilogue reads it from shared memory. The head sum is
- * (t0 + t2) + (t1 + t3) of the same 16-value partial sums whatever NR is, so native NextN,
- * expanded NextN and request-grouped rows stay bitwise equal to each other. */
 constexpr int kKmKeys = kWgKeys / 2; /* wgmma M: one half of a key chunk */
 
 __device__ __forceinline__ bool meets(const int *s_range, int j, int lo, int hi) {
@@ -857,11 +702,10 @@ __global__ void __launch_bounds__(kWgThreads, KS > 2 ? (NR == 4 ? 2 : 3) : (NR =
 
     /* NR <= 2: both halves of a chunk in one wgmma batch (two accumulators, <= 128 floats). */
     constexpr bool kPairHalves = kPairSmall && NR <= 2;
-    float d[32 * NR], d1[kPairHalves ? 32 * NR : 1];
+    float d[32 * NR], d1[kPairHalves ? 32 * NR : 1]; /* written by the MMAs (outputs only) */
+    if constexpr (kDiag > 0) /* timing-only builds may skip the MMAs */
 #pragma unroll
-    for (int i = 0; i < 32 * NR; i++) d[i] = 0.0f;
-#pragma unroll
-    for (int i = 0; i < (kPairHalves ? 32 * NR : 1); i++) d1[i] = 0.0f;
+        for (int i = 0; i < 32 * NR; i++) d[i] = 0.0f;
     for (int c = c_first, buf = 0; c <= c_last; c += gy, buf = buf == KS - 1 ? 0 : buf + 1) {
         /* Start chunk c + (KS - 1) gy in the stage the previous iteration used (its closing
          * barrier freed it), then wait for this chunk's group, the oldest. */
@@ -908,15 +752,27 @@ __global__ void __launch_bounds__(kWgThreads, KS > 2 ? (NR == 4 ? 2 : 3) : (NR =
                 const uint64_t a_desc = sw128_desc(k_tile + hf * (kKTileBytes / 2));
 #pragma unroll 1
                 for (int qd = 0; qd < NQ; qd++) {
-                    bool any = false;
+                    int rows = 0; /* rows of the quad up to its last one that meets these keys */
 #pragma unroll
-                    for (int j = 0; j < NR; j++) any |= meets(s_range, qd * NR + j, kh, kh + kKmKeys);
-                    if (!any) continue; /* CTA-uniform */
-                    if constexpr (kDiag < 2)
-                        wgmma_m64k128_e4m3<64 * NR>(d, a_desc, sw128_desc(q_tile + qd * NR * kQTileBytes));
+                    for (int j = 0; j < NR; j++)
+                        if (meets(s_range, qd * NR + j, kh, kh + kKmKeys)) rows = j + 1;
+                    if (rows == 0) continue; /* CTA-uniform */
+                    const uint64_t b_desc = sw128_desc(q_tile + qd * NR * kQTileBytes);
+                    const float *sc = scale + hf * kKmKeys;
+                    const uint8_t *okh = ok + hf * kKmKeys;
+                    /* A quad of four with two rows or fewer (the last group of a request, or
+                     * requests of two rows in groups of 8) multiplies only those: the same
+                     * per-element arithmetic, so the logits do not depend on the choice. */
+                    if (NR == 4 && rows <= 2) {
+                        float(&d2)[64] = *reinterpret_cast<float(*)[64]>(&d[0]);
+                        if constexpr (kDiag < 2) wgmma_m64k128_e4m3<128>(d2, a_desc, b_desc);
+                        if constexpr (kDiag == 0)
+                            keys_major_epilogue<2>(d2, s_w, s_range, qd * NR, kh, sc, okh, out, grp.first, out_stride);
+                        continue;
+                    }
+                    if constexpr (kDiag < 2) wgmma_m64k128_e4m3<64 * NR>(d, a_desc, b_desc);
                     if constexpr (kDiag == 0)
-                        keys_major_epilogue<NR>(d, s_w, s_range, qd * NR, kh, scale + hf * kKmKeys,
-                                                ok + hf * kKmKeys, out, grp.first, out_stride);
+                        keys_major_epilogue<NR>(d, s_w, s_range, qd * NR, kh, sc, okh, out, grp.first, out_stride);
                 }
             }
         }
@@ -1039,13 +895,6 @@ bool wgmma_supported() {
 #endif
 }
 
-/* Dynamic shared memory of logits_wgmma_kernel<nwg>: the layout at the top of the kernel. */
-size_t wgmma_smem_bytes(int nwg, int G) {
-    return 1024 /* alignment slack */ + (size_t)G * kQTileBytes +
-           2 * (size_t)kKTileBytes + (size_t)G * kWgHeads * sizeof(float) +
-           (size_t)nwg * 2 * 4 * kWgKeys * sizeof(float) + (size_t)G * 2 * sizeof(int);
-}
-
 /* CTAs of Kernel (NT threads, smem bytes of shared memory) at G rows a group that fit the
  * whole GPU at once (read once per device and G; 0 if the query failed). Call after the
  * kernel's shared memory attribute is set. */
@@ -1063,20 +912,6 @@ long long resident_ctas(int G, int NT, size_t smem) {
         return 0;
     });
     return (long long)n * sm_count();
-}
-
-template <int NWG, class Source>
-seam_status launch_wgmma_nwg(const Source &src, const uint8_t *q, const float *w, float *out, int G,
-                             int groups, long long out_stride, int span, cudaStream_t stream) {
-    const size_t smem = wgmma_smem_bytes(NWG, G);
-    constexpr auto kernel = logits_wgmma_kernel<NWG, Source>;
-    SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    const int div = NWG == 2 && kLongestFirst ? 2 : 1;
-    const long long fill_slots = NWG == 1 ? resident_ctas<kernel>(G, NWG * kWgThreads, smem) : 0;
-    dim3 grid((unsigned)groups, (unsigned)chunk_slices(groups, span, kWgKeys, div, fill_slots));
-    kernel<<<grid, NWG * kWgThreads, smem, stream>>>(src, q, w, out, G, out_stride);
-    SEAM_CUDA_CHECK_LAUNCH();
-    return SEAM_OK;
 }
 
 /* Key stages of the keys-major pipeline at G rows a group: as many as keep the CTAs an SM
@@ -1117,19 +952,14 @@ seam_status launch_keys_major_nr(const Source &src, const uint8_t *q, const floa
 template <class Source>
 seam_status launch_wgmma(const Source &src, const uint8_t *q, const float *w, float *out, int G, int groups,
                          long long out_stride, int span, cudaStream_t stream) {
-    if (kKeysMajor) {
-        if constexpr (std::is_same<Source, RaggedSource>::value) { /* always groups of 8 */
-            return launch_keys_major_nr<4, 2>(src, q, w, out, groups, out_stride, span, stream);
-        } else {
-            if (G <= 1) return launch_keys_major_nr<1, 1>(src, q, w, out, groups, out_stride, span, stream);
-            if (G <= 2) return launch_keys_major_nr<2, 1>(src, q, w, out, groups, out_stride, span, stream);
-            if (G <= 4) return launch_keys_major_nr<4, 1>(src, q, w, out, groups, out_stride, span, stream);
-            return launch_keys_major_nr<4, 2>(src, q, w, out, groups, out_stride, span, stream);
-        }
+    if constexpr (std::is_same<Source, RaggedSource>::value) { /* always groups of 8 */
+        return launch_keys_major_nr<4, 2>(src, q, w, out, groups, out_stride, span, stream);
+    } else {
+        if (G <= 1) return launch_keys_major_nr<1, 1>(src, q, w, out, groups, out_stride, span, stream);
+        if (G <= 2) return launch_keys_major_nr<2, 1>(src, q, w, out, groups, out_stride, span, stream);
+        if (G <= 4) return launch_keys_major_nr<4, 1>(src, q, w, out, groups, out_stride, span, stream);
+        return launch_keys_major_nr<4, 2>(src, q, w, out, groups, out_stride, span, stream);
     }
-    if (wgmma_warpgroups(G) == 2)
-        return launch_wgmma_nwg<2>(src, q, w, out, G, groups, out_stride, span, stream);
-    return launch_wgmma_nwg<1>(src, q, w, out, G, groups, out_stride, span, stream);
 }
 
 seam_indexer_algo resolve_algo(seam_indexer_algo algo, int heads) {
@@ -1228,9 +1058,9 @@ extern "C" SEAM_API seam_status seam_indexer_logits_ragged(const seam_indexer_lo
 }
 
 /* Request-grouped rows. A group of 8 rows stages eight query tiles (64 KB of shared memory:
- * two CTAs per SM) and runs two warpgroups, so a decode token alone in its group leaves seven
- * tiles and a warpgroup idle. One-row requests therefore run in a launch of their own with one
- * row per CTA (one warpgroup, ~45 KB: four CTAs per SM). Measured on an H200 (the demo's
+ * two CTAs per SM), so a decode token alone in its group leaves seven tiles idle. One-row
+ * requests therefore run in a launch of their own with one row per CTA (smaller CTAs, more
+ * of them an SM). Measured on an H200 with the heads-major kernel (the demo's
  * decode batch, 30 one-token requests over 6K-14K keys, 8 layers): 490 us of indexer logits
  * per forward in groups of 8, 265 us in groups of 1; prefill requests of hundreds of rows
  * want the groups of 8 (one key read per 8 rows: the demo's prefill forward was 6% slower
