@@ -762,8 +762,10 @@ __global__ void __launch_bounds__(kWgThreads, KS > 2 ? (NR == 4 ? 2 : 3) : (NR =
                     const uint8_t *okh = ok + hf * kKmKeys;
                     /* A quad of four with two rows or fewer (the last group of a request, or
                      * requests of two rows in groups of 8) multiplies only those: the same
-                     * per-element arithmetic, so the logits do not depend on the choice. */
-                    if (NR == 4 && rows <= 2) {
+                     * per-element arithmetic, so the logits do not depend on the choice.
+                     * Paged sources only: ragged groups are consecutive tokens, nearly always
+                     * full, and the extra path cost ragged prefill 2-5% (session 10 run 6). */
+                    if (!std::is_same<Source, RaggedSource>::value && NR == 4 && rows <= 2) {
                         float(&d2)[64] = *reinterpret_cast<float(*)[64]>(&d[0]);
                         if constexpr (kDiag < 2) wgmma_m64k128_e4m3<128>(d2, a_desc, b_desc);
                         if constexpr (kDiag == 0)
