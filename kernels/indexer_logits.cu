@@ -40,8 +40,8 @@
  * value) and four lanes finish with two transpose-reduction steps; no shared-memory
  * reduction or barrier per row. (Until session 10 the MMA was heads-major, M = 64 heads and
  * N = 128 keys per row: its epilogue reduced over lanes and warps through shared memory
- * behind a barrier per row and ran ~1.7x the instructions; keys-major measured 1.1-1.4x
- * faster, docs/performance.md "Session 10".) One warpgroup per CTA. Groups of 1-2 rows
+ * behind a barrier per row; keys-major with the load path below measured 1.1-1.5x faster,
+ * docs/performance.md "Session 10".) One warpgroup per CTA. Groups of 1-2 rows
  * multiply both halves of a chunk in one wgmma batch (two accumulators); groups of 4 one
  * half at a time (128 accumulators); groups of 8 (prefill, request-grouped rows) run their
  * two quads of rows one after the other, and a quad with only its first one or two rows in
@@ -122,26 +122,30 @@ constexpr bool kLongestFirst = SEAM_LOGITS_LONGEST_FIRST;
 #endif
 constexpr int kFillBelow = SEAM_LOGITS_FILL_BELOW;
 
-/* Keys-major groups of 1-2 rows run both halves of a chunk in one wgmma batch; 0: one half
- * at a time, as larger groups do (A/B runs). */
+/* Groups of 1-2 rows run both halves of a chunk in one wgmma batch; 0: one half at a time,
+ * as larger groups do (A/B runs; H200, session 10 run 2: mixed, 4-6% faster on one request
+ * of 128K keys, decode 32 x 4K and NextN 2 native, 2-3% slower on decode 32 x 128K). */
 #ifndef SEAM_LOGITS_KM_PAIR
 #define SEAM_LOGITS_KM_PAIR 1
 #endif
 constexpr bool kPairSmall = SEAM_LOGITS_KM_PAIR;
-/* Timing-only diagnostics of the keys-major kernel (wrong logits; never for tests): 1 skips
- * the epilogue, 2 also the MMAs (key loads and barriers alone). */
+/* Timing-only diagnostics of the wgmma kernel (wrong logits; never for tests): 1 skips the
+ * epilogue, 2 also the MMAs (key loads and barriers alone). */
 #ifndef SEAM_LOGITS_DIAG
 #define SEAM_LOGITS_DIAG 0
 #endif
 constexpr int kDiag = SEAM_LOGITS_DIAG;
-/* Keys-major: read the block-table entries of the next chunk to load one iteration early;
- * 0 reads them right before the copies (A/B runs). */
+/* Read the block-table entries of the next chunk to load one iteration early; 0 reads them
+ * right before the copies (A/B runs; session 10 run 4: NextN 4 native 32 x 32K 115.6 ->
+ * 112.4 us, decode 32 x 128K 245 -> 228, one request of 128K at page size 1 16.6 -> 14.7). */
 #ifndef SEAM_LOGITS_ENTRIES_AHEAD
 #define SEAM_LOGITS_ENTRIES_AHEAD 1
 #endif
 constexpr bool kEntriesAhead = SEAM_LOGITS_ENTRIES_AHEAD;
-/* Keys-major with entries ahead: sources of 64-key runs (ragged, page size 64) copy a run
- * per table entry (load_run_entries); 0 copies key by key everywhere (A/B runs). */
+/* With entries ahead, sources of 64-key runs (ragged, page size 64) copy a run per table
+ * entry (load_run_entries); 0 copies key by key everywhere (A/B runs; session 10 run 5:
+ * decode 32 x 128K 228 -> 164 us, NextN 4 native 32 x 32K 112 -> 89, prefill 4K x 16K
+ * 1215 -> 1148). */
 #ifndef SEAM_LOGITS_RUNS
 #define SEAM_LOGITS_RUNS 1
 #endif
@@ -916,10 +920,10 @@ long long resident_ctas(int G, int NT, size_t smem) {
     return (long long)n * sm_count();
 }
 
-/* Key stages of the keys-major pipeline at G rows a group: as many as keep the CTAs an SM
- * holds (two at G = 4, three at G <= 2) with two or three chunks in flight each; groups of
- * 8 (prefill, compute-bound) keep the double buffer. -DSEAM_LOGITS_STAGES=N sets every
- * G <= 4 for A/B runs. */
+/* Key stages of the pipeline at G rows a group: a double buffer. -DSEAM_LOGITS_STAGES=N sets
+ * N stages for every G <= 4, for A/B runs: session 10 run 3 (before the run copies) gave 4
+ * stages at G = 4 and 3 at G <= 2, which cost a CTA an SM, and lost (NextN 4 native 32 x
+ * 32K 118 -> 138 us, even the loads alone 46 -> 56). */
 #ifndef SEAM_LOGITS_STAGES
 #define SEAM_LOGITS_STAGES 0
 #endif
