@@ -38,54 +38,40 @@ __device__ __forceinline__ void wgmma_pair_m64k128_e4m3(float (&d0)[N / 2], floa
 """
 
 
-def body(n):
-    regs = n // 2
-    acc = ", ".join(f"%{i}" for i in range(regs))
-    lines = [f"template <> __device__ __forceinline__ void wgmma_m64k128_e4m3<{n}>(float (&d)[{regs}], uint64_t a, uint64_t b) {{",
-             "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)",
-             "    asm volatile(",
-             '        "{\\n"',
-             '        "wgmma.fence.sync.aligned;\\n"']
-    for s in range(4):
-        lines.append(f'        "wgmma.mma_async.sync.aligned.m64n{n}k32.f32.e4m3.e4m3 {{{acc}}}, '
-                     f'%{regs + s}, %{regs + 4 + s}, {0 if s == 0 else 1}, 1, 1;\\n"')
-    lines += ['        "wgmma.commit_group.sync.aligned;\\n"',
-              '        "wgmma.wait_group.sync.aligned 0;\\n"',
+def function(signature, n, accs):
+    """One wgmma_* specialization: signature lines, N, and (accumulator, A descriptor) pairs
+    that share the B descriptor b; operands are the accumulators, then each A's four
+    k-step descriptors, then b's."""
+    regs, k = n // 2, len(accs)
+    lines = signature + ["#if defined(__CUDA_ARCH_FEAT_SM90_ALL)", "    asm volatile(", '        "{\\n"',
+                         '        "wgmma.fence.sync.aligned;\\n"']
+    for i in range(k):
+        acc = ", ".join(f"%{i * regs + r}" for r in range(regs))
+        for s in range(4):
+            lines.append(f'        "wgmma.mma_async.sync.aligned.m64n{n}k32.f32.e4m3.e4m3 {{{acc}}}, '
+                         f'%{k * regs + 4 * i + s}, %{k * regs + 4 * k + s}, {0 if s == 0 else 1}, 1, 1;\\n"')
+    lines += ['        "wgmma.commit_group.sync.aligned;\\n"', '        "wgmma.wait_group.sync.aligned 0;\\n"',
               '        "}\\n"']
-    outs = ", ".join(f'"=f"(d[{i}])' for i in range(regs))
-    lines.append(f"        : {outs}")
-    lines.append('        : "l"(a), "l"(a + 2), "l"(a + 4), "l"(a + 6), "l"(b), "l"(b + 2), "l"(b + 4), "l"(b + 6)')
+    lines.append("        : " + ", ".join(f'"=f"({d}[{r}])' for d, _ in accs for r in range(regs)))
+    descs = [a for _, a in accs] + ["b"]
+    lines.append("        : " + ",\n          ".join(
+        ", ".join(f'"l"({x})' if s == 0 else f'"l"({x} + {2 * s})' for s in range(4)) for x in descs))
     lines.append('        : "memory");')
-    lines += ["#else", "    (void)d, (void)a, (void)b;", "    __trap();", "#endif", "}"]
+    names = [d for d, _ in accs] + [a for _, a in accs] + ["b"]
+    lines += ["#else", "    " + ", ".join(f"(void){x}" for x in names) + ";", "    __trap();", "#endif", "}"]
     return "\n".join(lines)
+
+
+def body(n):
+    sig = [f"template <> __device__ __forceinline__ void wgmma_m64k128_e4m3<{n}>(float (&d)[{n // 2}], uint64_t a, uint64_t b) {{"]
+    return function(sig, n, [("d", "a")])
 
 
 def pair_body(n):
-    regs = n // 2
-    acc0 = ", ".join(f"%{i}" for i in range(regs))
-    acc1 = ", ".join(f"%{i}" for i in range(regs, 2 * regs))
-    base = 2 * regs  # inputs: a0 + 2s (4), a1 + 2s (4), b + 2s (4)
-    lines = [f"template <>",
-             f"__device__ __forceinline__ void wgmma_pair_m64k128_e4m3<{n}>(float (&d0)[{regs}], float (&d1)[{regs}], uint64_t a0,",
-             f"                                                        uint64_t a1, uint64_t b) {{",
-             "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)",
-             "    asm volatile(",
-             '        "{\\n"',
-             '        "wgmma.fence.sync.aligned;\\n"']
-    for acc, a in ((acc0, base), (acc1, base + 4)):
-        for s in range(4):
-            lines.append(f'        "wgmma.mma_async.sync.aligned.m64n{n}k32.f32.e4m3.e4m3 {{{acc}}}, '
-                         f'%{a + s}, %{base + 8 + s}, {0 if s == 0 else 1}, 1, 1;\\n"')
-    lines += ['        "wgmma.commit_group.sync.aligned;\\n"',
-              '        "wgmma.wait_group.sync.aligned 0;\\n"',
-              '        "}\\n"']
-    outs = ", ".join([f'"=f"(d0[{i}])' for i in range(regs)] + [f'"=f"(d1[{i}])' for i in range(regs)])
-    lines.append(f"        : {outs}")
-    lines.append('        : "l"(a0), "l"(a0 + 2), "l"(a0 + 4), "l"(a0 + 6), "l"(a1), "l"(a1 + 2), "l"(a1 + 4), "l"(a1 + 6),')
-    lines.append('          "l"(b), "l"(b + 2), "l"(b + 4), "l"(b + 6)')
-    lines.append('        : "memory");')
-    lines += ["#else", "    (void)d0, (void)d1, (void)a0, (void)a1, (void)b;", "    __trap();", "#endif", "}"]
-    return "\n".join(lines)
+    sig = ["template <>",
+           f"__device__ __forceinline__ void wgmma_pair_m64k128_e4m3<{n}>(float (&d0)[{n // 2}], float (&d1)[{n // 2}], uint64_t a0,",
+           "                                                        uint64_t a1, uint64_t b) {"]
+    return function(sig, n, [("d0", "a0"), ("d1", "a1")])
 
 
 def main():
