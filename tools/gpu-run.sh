@@ -33,6 +33,12 @@
 # AB_TREES="NAME=SRCDIR ..." does the same for another source tree (e.g. an earlier commit
 # exported under .variants/, which the run carries). AB_TARGETS="seam-bench-topk ..." builds
 # only those targets of the variants (sooner, when only their benchmarks run).
+# SECOND_PASS="indexer topk" times those quick benchmarks (seam-bench-NAME --quick) once more
+# at the end, every AB build and this one ("new") in the reverse of the first pass's order
+# (json/NAME2_BUILD.json; bench2.txt), so each A/B comparison has two passes.
+# Profiling another kernel by hand: ncu's -k matches the function's base name ("regex:
+# logits_keys_major_kernel" profiles every instantiation); to pick template arguments add
+# --kernel-name-base demangled, where they read "(int)4" (regex 'kernel<.int.4, .int.1,').
 set -uo pipefail
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 )); }
 source .device/env.sh
@@ -156,6 +162,13 @@ head -40 "$out/san_errors.txt"
 if [ -d /tmp/fiws ] && [ ! -f .device/fi-jit.tar.xz ] && grep -q "top_k ran" "$L/fi.log" 2>/dev/null; then
   tar cJf "$out/fi-jit.tar.xz" -C /tmp/fiws . && ls -la "$out/fi-jit.tar.xz"
 fi
+for name in ${SECOND_PASS:-}; do
+  order="new=build-gpu"; for ab in ${AB_BUILDS:-}; do order="$ab $order"; done
+  for ab in $order; do
+    echo "## second pass $name ${ab%%=*} at $(el)s" >>"$out/bench2.txt"
+    timeout 60 "${ab#*=}/tools/seam-bench-$name" --quick --json "$J/${name}2_${ab%%=*}.json" >>"$out/bench2.txt" 2>&1
+  done
+done
 tar cJf "$out/logs.tar.xz" -C "$out" json && rm -rf "$L"
 echo "end at $(el)s"
 exit $rc
