@@ -646,8 +646,18 @@ __device__ __forceinline__ void keys_major_epilogue(const float (&d)[32 * NR], c
     }
 }
 
+/* CTAs an SM that the kernel's registers must allow (launch bounds), near what its shared
+ * memory holds: 4 at one row a group, 3 at four, 2 at eight or with more key stages. Groups
+ * of two ask 3, though 4 would fit: at 128 registers their two accumulators and the
+ * prefetched table entries spill. */
+constexpr int keys_major_min_ctas(int NR, int NQ, int KS) {
+    if (KS > 2) return NR == 4 ? 2 : 3;
+    if (NR == 4) return NQ == 1 ? 3 : 2;
+    return NR == 2 ? 3 : 4;
+}
+
 template <int NR, int NQ, int KS, class Source>
-__global__ void __launch_bounds__(kWgThreads, KS > 2 ? (NR == 4 ? 2 : 3) : (NR == 4 ? (NQ == 1 ? 3 : 2) : NR == 2 ? 3 : 4))
+__global__ void __launch_bounds__(kWgThreads, keys_major_min_ctas(NR, NQ, KS))
     logits_keys_major_kernel(Source src, const uint8_t *__restrict__ q, const float *__restrict__ w,
                              float *__restrict__ out, long long out_stride) {
     static_assert(NR == 1 || NR == 2 || NR == 4, "N = 64 x NR <= 256");
