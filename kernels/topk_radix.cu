@@ -77,6 +77,7 @@
  * state lives in shared memory, so there is no global workspace to reset and a replay sees
  * fresh lengths, row starts and scores. */
 #include <atomic>
+#include <type_traits>
 #ifdef SEAM_TOPK_STAMPS
 #include <algorithm>
 #include <cstdio>
@@ -99,7 +100,8 @@ namespace {
 
 constexpr int kThreads = 512;
 constexpr int kWarps = kThreads / 32;
-constexpr int kBins = 4096;            /* level 0 and 1: 12-bit digits */
+constexpr int kBits0 = 12;             /* level 0's digit: the keys' top bits */
+constexpr int kBins = 1 << kBits0;     /* level 0 and 1: 12-bit digits */
 constexpr int kDiscard = kBins;        /* histogram slot for elements that match no bin */
 constexpr int kHistWords = kBins + 4;  /* bins + the discard slot, 16-byte aligned */
 constexpr int kDynSmemBudget = 106 * 1024; /* two CTAs per SM on sm_90 (227 KB usable) */
@@ -143,6 +145,14 @@ constexpr int kPrefetchDet = SEAM_TOPK_PREFETCH_DET;
 #define SEAM_TOPK_SHORT_SLICE_VEC4 1
 #endif
 constexpr bool kShortSliceVec4 = SEAM_TOPK_SHORT_SLICE_VEC4;
+/* Split rows (S > 1) at one CTA an SM and up to 128 registers a thread, against two CTAs
+ * and 64: at 64 ptxas issues a step's 8 loads a lane in two or three batches, each waiting
+ * for the previous one's data (a round trip each); the launcher's cluster choice follows
+ * the occupancy either way. */
+#ifndef SEAM_TOPK_SPLIT_ONE_CTA
+#define SEAM_TOPK_SPLIT_ONE_CTA 0
+#endif
+constexpr bool kSplitOneCta = SEAM_TOPK_SPLIT_ONE_CTA;
 
 /* Phase timeline, a diagnostic build only (-Dcuda_args=-DSEAM_TOPK_STAMPS): thread 0 of each
  * of the first kStampCtas CTAs records %globaltimer at the start, after pass 1's read, after
@@ -257,12 +267,15 @@ __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int l
     head = min(head, n);
     const int nv = (n - head) >> 2, tail = (n - head) & 3;
     const float4 *v4 = reinterpret_cast<const float4 *>(p + head);
-    for (int base = warp * 32 * kVec; base < nv; base += kThreads * kVec) {
+    /* One step of the warp; FULL: every lane's kVec loads are in the slice, so neither the
+     * loads nor f carry a bounds check (a warp has at most one step that is not full). */
+    auto step = [&](int base, auto full) {
+        constexpr bool FULL = decltype(full)::value;
         float4 v[kVec];
 #pragma unroll
         for (int u = 0; u < kVec; u++) {
             int i = base + u * 32 + lane;
-            v[u] = i < nv ? __ldg(v4 + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            v[u] = FULL || i < nv ? __ldg(v4 + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
             if constexpr (kAhead > 0) {
                 constexpr int ahead = kAhead * kThreads * kVec;
                 if (i + ahead < nv) l2_prefetch_line(v4 + i + ahead);
@@ -271,7 +284,7 @@ __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int l
 #pragma unroll
         for (int u = 0; u < kVec; u++) {
             int i = base + u * 32 + lane;
-            bool ok = i < nv;
+            bool ok = FULL || i < nv;
             int e = lo + head + 4 * i;
             f(e, seam_topk_key(v[u].x), ok);
             f(e + 1, seam_topk_key(v[u].y), ok);
@@ -279,7 +292,10 @@ __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int l
             f(e + 3, seam_topk_key(v[u].w), ok);
         }
         end(lo + head + 4 * (base + lane), 4 * 32);
-    }
+    };
+    int base = warp * 32 * kVec;
+    for (; base + 32 * kVec <= nv; base += kThreads * kVec) step(base, std::true_type());
+    if (base < nv) step(base, std::false_type());
     if (warp == kWarps - 1) {
         int e = -1;
         if (lane < head) e = lo + lane;
@@ -330,6 +346,16 @@ struct step_gather {
                 const int b = __ffs(m) - 1;
                 store(slot++, first + (b >> 2) * gap + (b & 3));
             }
+        }
+        mask = 0;
+        j = 0;
+    }
+    /* The flagged elements without slots: visit(idx) for each, lane by lane. */
+    template <class Visit>
+    __device__ __forceinline__ void drain(int first, int gap, Visit &&visit) {
+        for (uint32_t m = mask; m; m &= m - 1) {
+            const int b = __ffs(m) - 1;
+            visit(first + (b >> 2) * gap + (b & 3));
         }
         mask = 0;
         j = 0;
@@ -547,7 +573,7 @@ __device__ void split_candidate_levels(int level, const uint32_t *cand_key, cons
  * every row is in shared memory and covered by the bitmaps, so those branches are fixed at
  * compile time, and the output is staged (see the header comment). */
 template <int S, bool DET, bool SHORT>
-__global__ void __launch_bounds__(kThreads, 2)
+__global__ void __launch_bounds__(kThreads, S > 1 && kSplitOneCta ? 1 : 2)
 topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     static_assert(!SHORT || (S == 1 && DET), "the short-row kernel is deterministic, one CTA a row");
     extern __shared__ __align__(16) uint32_t smem[];
@@ -626,7 +652,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     if (in_smem) {
         for_each_elem<kVec, kAhead>(x, lo, hi, [&](int idx, uint32_t key, bool ok) {
             if (ok) cand_key[idx] = key;
-            hist_add(hist, ok ? key >> kShift[0] : (uint32_t)kDiscard);
+            hist_add(hist, ok ? key >> (32 - kBits0) : (uint32_t)kDiscard);
         });
         __syncthreads();
         find_threshold(hist, kBins, kBits[0], &st, tmp);
@@ -647,6 +673,12 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             bool m = ok && (level == 0 || (key >> hi_shift) == prefix);
             hist_add(hist, m ? (key >> shift) & mask : (uint32_t)kDiscard);
         };
+        /* Level 0 (the pass over every row) with its shift fixed and no prefix to match:
+         * the general update above compiled to 16 instructions an element there, branches
+         * included. */
+        auto hist0_fn = [&](int, uint32_t key, bool ok) {
+            hist_add(hist, ok ? key >> (32 - kBits0) : (uint32_t)kDiscard);
+        };
         if (S == 1 && level == 0 && len >= kSpecMinLen) {
             /* Single-read path: a sample of the first elements estimates a bin low enough to
              * hold about 1.5k elements of the row (at 160K and k = 2048 the sample holds ~77
@@ -660,7 +692,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             const int chunk = min(kSpecChunk, (cand_cap / 2) & ~31);
             uint32_t *sample = cand_key + (cand_cap - chunk);
             for_each_elem<kVec, kAhead>(x, lo, lo + chunk, [&](int idx, uint32_t key, bool ok) {
-                hist_fn(idx, key, ok);
+                hist0_fn(idx, key, ok);
                 if (ok) sample[idx - lo] = key;
             });
             if (threadIdx.x == 0) st.spec_bin = 0;
@@ -689,8 +721,8 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
             for_each_elem<kVec, kAhead>(
                 x, lo + chunk, hi,
                 [&](int idx, uint32_t key, bool ok) {
-                    hist_fn(idx, key, ok);
-                    sg.add(ok && (key >> 20) >= spec_bin);
+                    hist0_fn(idx, key, ok);
+                    sg.add(ok && (key >> (32 - kBits0)) >= spec_bin);
                 },
                 [&](int first, int gap) {
                     sg.flush(&st.cand_ctr, first, gap, [&](int slot, int idx) {
@@ -700,6 +732,8 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                         }
                     });
                 });
+        } else if (level == 0) {
+            for_each_slice_elem<kVec, kAhead, S>(x, lo, hi, hist0_fn);
         } else {
             for_each_slice_elem<kVec, kAhead, S>(x, lo, hi, hist_fn);
         }
@@ -788,14 +822,19 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
                 x, lo, hi,
                 [&](int idx, uint32_t key, bool ok) {
                     const uint32_t top = key >> shift;
-                    const bool above = ok && top > prefix;
-                    if constexpr (!DET) above_g.add(above);
-                    else if (direct && above) bitmap_set(gtw, idx - lo);
+                    above_g.add(ok && top > prefix);
                     cand_g.add(ok && top == prefix);
                 },
                 [&](int first, int gap) {
+                    /* Deterministic: the elements above are marked at the step's end, not
+                     * each in its own branch (27 instructions an element, 3 of them
+                     * convergence barriers, before). */
                     if constexpr (!DET)
                         above_g.flush(&lst->gt_ctr, first, gap, [&](int pos, int idx) { o.write(pos, idx); });
+                    else if (direct)
+                        above_g.drain(first, gap, [&](int idx) { bitmap_set(gtw, idx - lo); });
+                    else
+                        above_g.drain(first, gap, [](int) {});
                     if constexpr (S > 1 && kLocalCands) {
                         cand_g.flush(&st.cand_ctr, first, gap, [&](int slot, int idx) {
                             cand_key[slot] = seam_topk_key(__ldg(x + idx));
