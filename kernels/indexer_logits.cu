@@ -503,22 +503,23 @@ __device__ __forceinline__ uint64_t sw128_desc(uint32_t saddr) {
            ((uint64_t)1 << 62);
 }
 
-/* The 128 keys [kb, kb + 128) -> one swizzled tile, loaded by the CTA's NT threads, 8 per
- * key (one 16-byte chunk each: a warp reads four whole 128-byte keys per instruction). Keys
- * outside [lo, hi) or without a cache slot become zeros; their columns are never written as
- * logits. With ok (the keys-major kernel), key i's scale also goes to scales + 4 i in the
- * same cp.async group and ok[i] says whether it has a slot. */
-template <int NT, class Source>
+/* The 128 keys [kb, kb + 128) -> one swizzled tile, loaded by the warpgroup's 128 threads,
+ * 8 per key (one 16-byte chunk each: a warp reads four whole 128-byte keys per
+ * instruction), key i's scale to scales + 4 i in the same cp.async group, ok[i] = whether it
+ * has a slot. Keys outside [lo, hi) or without a cache slot become zeros; their columns are
+ * never written as logits. */
+template <class Source>
 __device__ __forceinline__ void load_keys(const Source &src, int trow, int ts, int kb, int lo, int hi,
-                                          uint32_t tile, uint32_t scales = 0, uint8_t *ok = nullptr) {
+                                          uint32_t tile, uint32_t scales, uint8_t *ok) {
+    constexpr int kKeysPerPass = kWgThreads / 8;
     const int part = threadIdx.x & 7;
 #pragma unroll 4
-    for (int p = 0; p < kWgKeys / (NT / 8); p++) {
-        const int key = p * (NT / 8) + (threadIdx.x >> 3), idx = kb + key;
+    for (int p = 0; p < kWgKeys / kKeysPerPass; p++) {
+        const int key = p * kKeysPerPass + (threadIdx.x >> 3), idx = kb + key;
         const long long s = (idx >= lo && idx < hi) ? src.slot(trow, ts, idx) : -1;
         const uint8_t *g = s >= 0 ? src.k + (size_t)s * kDim + part * 16 : src.k;
         cp_async16(tile + key * 128 + ((part ^ (key & 7)) << 4), g, s >= 0);
-        if (ok != nullptr && part == 0) {
+        if (part == 0) {
             cp_async4(scales + key * 4, s >= 0 ? src.scales + s : src.scales, s >= 0);
             ok[key] = s >= 0;
         }
@@ -528,7 +529,7 @@ __device__ __forceinline__ void load_keys(const Source &src, int trow, int ts, i
 /* load_keys in two steps for the keys-major pipeline: key_entries reads the memory part of
  * this thread's 8 keys of the chunk at kb (block-table entries; -1 outside [lo, hi)) one
  * iteration before load_key_entries starts their copies, so the table read is not a
- * dependent load in front of every chunk's copies. Same keys per thread as load_keys<128>. */
+ * dependent load in front of every chunk's copies. Same keys per thread as load_keys. */
 template <class Source>
 __device__ __forceinline__ void key_entries(const Source &src, int trow, int ts, int kb, int lo, int hi, int (&e)[8]) {
 #pragma unroll
@@ -698,7 +699,7 @@ __global__ void __launch_bounds__(kWgThreads, keys_major_min_ctas(NR, NQ, KS))
     for (int st = 0; st < KS - 1; st++) {
         const int cs = c_first + st * gy;
         if (cs <= c_last)
-            load_keys<kWgThreads>(src, trow, ts, cs * kWgKeys, lo, hi, k_tile0 + st * kKTileBytes,
+            load_keys(src, trow, ts, cs * kWgKeys, lo, hi, k_tile0 + st * kKTileBytes,
                                   scale0 + st * kWgKeys * 4, s_ok + st * kWgKeys);
         cp_async_commit();
     }
@@ -736,7 +737,7 @@ __global__ void __launch_bounds__(kWgThreads, keys_major_min_ctas(NR, NQ, KS))
                 }
             }
         } else if (cn <= c_last) {
-            load_keys<kWgThreads>(src, trow, ts, cn * kWgKeys, lo, hi, k_tile0 + sn * kKTileBytes,
+            load_keys(src, trow, ts, cn * kWgKeys, lo, hi, k_tile0 + sn * kKTileBytes,
                                   scale0 + sn * kWgKeys * 4, s_ok + sn * kWgKeys);
         }
         cp_async_commit();
