@@ -146,12 +146,13 @@ constexpr int kPrefetchDet = SEAM_TOPK_PREFETCH_DET;
 #define SEAM_TOPK_SHORT_SLICE_VEC4 1
 #endif
 constexpr bool kShortSliceVec4 = SEAM_TOPK_SHORT_SLICE_VEC4;
-/* Split rows (S > 1) at one CTA an SM and up to 128 registers a thread, against two CTAs
- * and 64: at 64 ptxas issues a step's 8 loads a lane in two or three batches, each waiting
- * for the previous one's data (a round trip each); the launcher's cluster choice follows
- * the occupancy either way. */
+/* Split rows (S > 1) at one CTA an SM and up to 128 registers a thread (96 used), against
+ * two CTAs and 64: the launcher's cluster choice follows the occupancy (an H200 then runs
+ * 16 rows of 160K as clusters of 8, not 12). Session 11 run 1 (H200, both passes, us): 64 x
+ * 128K 31.7 -> 30.3, 16 x 64K 16.4 -> 15.4, 16 x 128K of 16 distinct values 38.0 -> 27.1,
+ * one row of 64K-160K 2-3% faster; 16 x 160K 20.9 -> 22.1 slower. 0: two CTAs an SM. */
 #ifndef SEAM_TOPK_SPLIT_ONE_CTA
-#define SEAM_TOPK_SPLIT_ONE_CTA 0
+#define SEAM_TOPK_SPLIT_ONE_CTA 1
 #endif
 constexpr bool kSplitOneCta = SEAM_TOPK_SPLIT_ONE_CTA;
 
