@@ -89,7 +89,6 @@
 
 #include <cuda_runtime.h>
 
-#include "kernels/bulk_copy.cuh"
 #include "kernels/per_device.h"
 #include "kernels/topk_kernels.h"
 #include "kernels/warp_scan.cuh"
@@ -146,16 +145,18 @@ constexpr int kPrefetchDet = SEAM_TOPK_PREFETCH_DET;
 #define SEAM_TOPK_SHORT_SLICE_VEC4 1
 #endif
 constexpr bool kShortSliceVec4 = SEAM_TOPK_SHORT_SLICE_VEC4;
-/* Split rows (S > 1) at one CTA an SM and up to 128 registers a thread (96 used), against
- * two CTAs and 64: the launcher's cluster choice follows the occupancy (an H200 then runs
- * 16 rows of 160K as clusters of 8, not 12). Session 11 run 1 (H200, both passes, us): 64 x
- * 128K 31.7 -> 30.3, 16 x 64K 16.4 -> 15.4, 16 x 128K of 16 distinct values 38.0 -> 27.1,
- * one row of 64K-160K 2-3% faster; 16 x 160K 20.9 -> 22.1 slower. Off (0, two CTAs an SM)
- * until the suite and the sanitizers have run with it on. */
-#ifndef SEAM_TOPK_SPLIT_ONE_CTA
-#define SEAM_TOPK_SPLIT_ONE_CTA 0
+/* Split rows in clusters of up to SEAM_TOPK_ONE_CTA_MAX_CLUSTER CTAs run at one CTA an SM
+ * and up to 128 registers a thread (96 used), larger clusters at two CTAs and 64: at 64
+ * ptxas issues a step's loads in two or three batches. The launcher's cluster choice
+ * follows the occupancy, and at one CTA an SM clusters of 12 and 16 no longer fit 16 rows in
+ * one wave (16 x 160K would drop to clusters of 8), so those stay at two. One CTA for every
+ * split size against two (session 12 run 1, H200, us): 64 x 128K 31.4 -> 30.2, 16 x 64K
+ * 16.3 -> 15.5, 16 x 128K of 16 distinct values 38.0 -> 27.3, 16 x 160K 20.6 -> 22.4.
+ * 0: two CTAs an SM for every size. */
+#ifndef SEAM_TOPK_ONE_CTA_MAX_CLUSTER
+#define SEAM_TOPK_ONE_CTA_MAX_CLUSTER 8
 #endif
-constexpr bool kSplitOneCta = SEAM_TOPK_SPLIT_ONE_CTA;
+constexpr int kOneCtaMaxCluster = SEAM_TOPK_ONE_CTA_MAX_CLUSTER;
 
 /* Phase timeline, a diagnostic build only (-Dcuda_args=-DSEAM_TOPK_STAMPS): thread 0 of each
  * of the first kStampCtas CTAs records %globaltimer at the start, after pass 1's read, after
@@ -321,114 +322,6 @@ __device__ __forceinline__ void for_each_slice_elem(const float *__restrict__ x,
             return;
         }
     for_each_elem<kVec, kAhead>(x, lo, hi, f, end);
-}
-
-/* Rows streamed through shared memory by the copy engine (S = 1): with one CTA per row the
- * register budget (64, two CTAs an SM) leaves a warp one to four 16-byte loads in flight,
- * and pass 1 read HBM at ~55% of its bandwidth (256 x 64K, H200, session 11 run 1). Here
- * thread 0 keeps a ring of kStages chunks (kStageVec float4 per thread each) in flight as
- * bulk copies, which hold no registers, and the CTA consumes them in order, one CTA barrier
- * per chunk. Chunks go to the stages in turn across passes (stage: the next one to fill and
- * to read; parity: bit i the phase parity stage i waits for next).
- * Off by default (0): written in session 11 and never run on a GPU (no device time was
- * left); -DSEAM_TOPK_RING_KB=32 turns it on for an A/B run (.variants/s11r2.sh). */
-#ifndef SEAM_TOPK_RING_KB
-#define SEAM_TOPK_RING_KB 0
-#endif
-#ifndef SEAM_TOPK_STAGE_VEC
-#define SEAM_TOPK_STAGE_VEC 2
-#endif
-constexpr int kStageVec = SEAM_TOPK_STAGE_VEC;
-constexpr int kStageBytes = kThreads * 16 * kStageVec;
-constexpr int kStages = SEAM_TOPK_RING_KB * 1024 / kStageBytes;
-constexpr int kMaxStages = kStages > 0 ? kStages : 1;
-constexpr int kMinStagedCands = 6144;
-static_assert(kStages == 0 || kStages >= 2, "a ring of one stage would wait for every copy");
-static_assert(4 % kStageVec == 0, "a step_gather group is 4 float4 a lane");
-
-struct stage_ring {
-    uint32_t buf;    /* shared address of stage 0 (kStageBytes each, 128-byte aligned) */
-    uint32_t bars;   /* shared address of kMaxStages mbarriers */
-    bool on;         /* false: rows are read with loads (for_each_elem) */
-    uint32_t stage;  /* the same in every thread */
-    uint32_t parity;
-};
-
-/* for_each_elem through the ring: the same f(idx, key, ok) per element and end(first, gap)
- * after every 4 float4 a lane (a lane's j-th element of the group at first + (j >> 2) * gap
- * + (j & 3), gap = 4 kThreads: float4 u of chunk c is (c kStageVec + u) kThreads + tid).
- * All threads must call it. */
-template <class F, class E = no_step_end>
-__device__ __forceinline__ void for_each_elem_staged(const float *__restrict__ x, int lo, int hi,
-                                                     stage_ring &ring, F &&f, E &&end = E()) {
-    constexpr int kPerChunk = kThreads * kStageVec; /* float4 */
-    constexpr int kChunksPerGroup = 4 / kStageVec;
-    const int n = hi - lo;
-    if (n <= 0) return;
-    const int lane = lane_id(), warp = threadIdx.x >> 5;
-    const float *p = x + lo;
-    int head = (int)((4u - (((uintptr_t)p >> 2) & 3u)) & 3u);
-    head = min(head, n);
-    const int nv = (n - head) >> 2, tail = (n - head) & 3;
-    const float4 *v4 = reinterpret_cast<const float4 *>(p + head);
-    const int nchunks = (nv + kPerChunk - 1) / kPerChunk;
-    auto issue = [&](int c, uint32_t s) { /* thread 0: chunk c into stage s */
-        const uint32_t bytes = (uint32_t)min(kPerChunk, nv - c * kPerChunk) * 16u;
-        const uint32_t bar = ring.bars + 8u * s;
-        seam::fence_async_after_reads();
-        seam::mbar_arrive_expect(bar, bytes);
-        seam::bulk_copy_g2s(ring.buf + s * kStageBytes, v4 + (size_t)c * kPerChunk, bytes, bar);
-    };
-    if (threadIdx.x == 0) {
-        uint32_t s = ring.stage;
-        for (int c = 0; c < min(kStages, nchunks); c++) {
-            issue(c, s);
-            s = s + 1 == kStages ? 0 : s + 1;
-        }
-    }
-    int group_first = lo + head + 4 * (int)threadIdx.x;
-    for (int c = 0; c < nchunks; c++) {
-        const uint32_t s = ring.stage;
-        seam::mbar_wait(ring.bars + 8u * s, (ring.parity >> s) & 1u);
-        ring.parity ^= 1u << s;
-        ring.stage = s + 1 == kStages ? 0 : s + 1;
-        float4 v[kStageVec];
-#pragma unroll
-        for (int u = 0; u < kStageVec; u++) {
-            const int i = c * kPerChunk + u * kThreads + (int)threadIdx.x;
-            v[u] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-            if (i < nv)
-                asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];"
-                             : "=f"(v[u].x), "=f"(v[u].y), "=f"(v[u].z), "=f"(v[u].w)
-                             : "r"(ring.buf + s * kStageBytes + (u * kThreads + threadIdx.x) * 16u)
-                             : "memory");
-        }
-        __syncthreads(); /* every thread has read stage s: it may be refilled */
-        if (threadIdx.x == 0 && c + kStages < nchunks) issue(c + kStages, s);
-#pragma unroll
-        for (int u = 0; u < kStageVec; u++) {
-            const int i = c * kPerChunk + u * kThreads + (int)threadIdx.x;
-            const bool ok = i < nv;
-            const int e = lo + head + 4 * i;
-            f(e, seam_topk_key(v[u].x), ok);
-            f(e + 1, seam_topk_key(v[u].y), ok);
-            f(e + 2, seam_topk_key(v[u].z), ok);
-            f(e + 3, seam_topk_key(v[u].w), ok);
-        }
-        if (c % kChunksPerGroup == kChunksPerGroup - 1 || c == nchunks - 1) {
-            end(group_first, 4 * kThreads);
-            group_first += 4 * kThreads * 4;
-        }
-    }
-    if (warp == kWarps - 1) {
-        int e = -1;
-        if (lane < head) e = lo + lane;
-        else if (lane >= 4 && lane < 4 + tail) e = lo + head + 4 * nv + (lane - 4);
-        bool ok = e >= 0;
-        float v = ok ? __ldg(x + e) : 0.0f;
-        f(ok ? e : lo, seam_topk_key(v), ok);
-        end(ok ? e : lo, 0);
-    }
 }
 
 /* Flagged elements of a warp's for_each_elem steps into a shared buffer, one counter atomic
@@ -684,8 +577,8 @@ __device__ void split_candidate_levels(int level, const uint32_t *cand_key, cons
  * every row is in shared memory and covered by the bitmaps, so those branches are fixed at
  * compile time, and the output is staged (see the header comment). */
 template <int S, bool DET, bool SHORT>
-__global__ void __launch_bounds__(kThreads, S > 1 && kSplitOneCta ? 1 : 2)
-topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words, int stages) {
+__global__ void __launch_bounds__(kThreads, S > 1 && S <= kOneCtaMaxCluster ? 1 : 2)
+topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
     static_assert(!SHORT || (S == 1 && DET), "the short-row kernel is deterministic, one CTA a row");
     extern __shared__ __align__(16) uint32_t smem[];
     uint32_t *hist = smem;
@@ -695,9 +588,6 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words, int stages) {
     uint32_t *tiew = gtw + bm_words;
     __shared__ topk_state st;
     __shared__ scan_temp tmp;
-    __shared__ __align__(8) uint64_t ring_bars[kMaxStages];
-    stage_ring ring{(seam::smem_addr(tiew + bm_words) + 127u) & ~127u, seam::smem_addr(ring_bars),
-                    S == 1 && kStages > 0 && stages > 0, 0u, 0u};
 
     /* 16-byte loads per lane in flight: 8 with one CTA per row measured 4-9% slower on an
      * H200 (it spills), so the extra bandwidth there does not want more bytes in flight. */
@@ -732,15 +622,6 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words, int stages) {
     const int lo = min(len, rank * per), hi = min(len, lo + per);
     const bool direct = DET && (SHORT || (per >> 5) <= bm_words); /* bitmaps cover the slice */
 
-    /* A pass over [from, to) of the row: through the stage ring when the launch gave one. */
-    auto stream = [&](int from, int to, auto &&fn, auto &&endfn) {
-        if constexpr (S == 1 && kStages > 0)
-            if (ring.on) {
-                for_each_elem_staged(x, from, to, ring, fn, endfn);
-                return;
-            }
-        for_each_slice_elem<kVec, kAhead, S>(x, from, to, fn, endfn);
-    };
     topk_state *lst = leader(&st);
     uint32_t *lhist = leader(hist);
     uint32_t *lcand_key = leader(cand_key);
@@ -757,8 +638,6 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words, int stages) {
         st.gt_ctr = st.tie_ctr = st.cand_ctr = 0;
         st.det_total = 0;
         st.tshift = 0;
-        if (ring.on)
-            for (int i = 0; i < kStages; i++) seam::mbar_init(ring.bars + 8u * (uint32_t)i, 1u);
     }
     __syncthreads();
     /* Peers first touch the leader's state after their own pass 1, so the cluster barrier
@@ -843,8 +722,8 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words, int stages) {
             /* The rest in batches (step_gather): a candidate's key is read again at the
              * step's end (an L1 hit, ~1% of the elements). */
             step_gather sg;
-            stream(
-                lo + chunk, hi,
+            for_each_elem<kVec, kAhead>(
+                x, lo + chunk, hi,
                 [&](int idx, uint32_t key, bool ok) {
                     hist0_fn(idx, key, ok);
                     sg.add(ok && (key >> (32 - kBits0)) >= spec_bin);
@@ -858,9 +737,9 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words, int stages) {
                     });
                 });
         } else if (level == 0) {
-            stream(lo, hi, hist0_fn, no_step_end());
+            for_each_slice_elem<kVec, kAhead, S>(x, lo, hi, hist0_fn);
         } else {
-            stream(lo, hi, hist_fn, no_step_end());
+            for_each_slice_elem<kVec, kAhead, S>(x, lo, hi, hist_fn);
         }
         __syncthreads();
         if (level == 0) topk_stamp(1);
@@ -943,8 +822,8 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words, int stages) {
             /* From global memory: slots in batches (step_gather), not per element, the
              * candidates' keys read again at each step's end (L1 hits). */
             step_gather above_g, cand_g;
-            stream(
-                lo, hi,
+            for_each_slice_elem<kVec, kAhead, S>(
+                x, lo, hi,
                 [&](int idx, uint32_t key, bool ok) {
                     const uint32_t top = key >> shift;
                     above_g.add(ok && top > prefix);
@@ -1034,8 +913,8 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words, int stages) {
         const uint32_t T = prefix;
         if constexpr (!DET) { /* tie-heavy rows (e.g. all equal) end here: slots in batches */
             step_gather gt_g, tie_g;
-            stream(
-                lo, hi,
+            for_each_slice_elem<kVec, kAhead, S>(
+                x, lo, hi,
                 [&](int, uint32_t key, bool ok) {
                     gt_g.add(ok && key > T);
                     tie_g.add(ok && key == T);
@@ -1120,7 +999,6 @@ struct radix_shape {
     int bm_words;
     size_t smem;
     bool short_rows; /* deterministic, S = 1, stride <= cand_cap: the short-row kernel */
-    int stages;      /* stage ring (S = 1 only); 0: none */
 };
 
 /* A launch of grid CTAs in clusters of S (no cluster attribute when S = 1); *attr must live
@@ -1208,28 +1086,17 @@ radix_shape radix_pick_shape(int rows, int stride, int deterministic) {
         }
         sh.bm_words = (int)(slice_words < kMaxBitmapWords ? slice_words : kMaxBitmapWords);
         if (sh.bm_words < 1) sh.bm_words = 1;
+        int left = kDynSmemBudget - kHistWords * 4 - sh.bm_words * 8;
+        sh.cand_cap = (left / 8) & ~31;
+        if (sh.cand_cap > kDefaultCandCap) sh.cand_cap = kDefaultCandCap;
     } else {
         sh.bm_words = 0;
-    }
-    /* The candidate buffer takes what the histogram, the bitmaps and (S = 1 rows longer
-     * than it) the stage ring leave; the ring only where the buffer keeps kMinStagedCands
-     * (the single-read path aims at half the buffer, and must stay above k). */
-    auto cands_left = [&](int ring_bytes) {
-        const int left = kDynSmemBudget - kHistWords * 4 - sh.bm_words * 8 - ring_bytes;
-        return min((left / 8) & ~31, kDefaultCandCap);
-    };
-    const int ring_bytes = kStages * kStageBytes + 128; /* + alignment of the ring */
-    sh.stages = 0;
-    sh.cand_cap = cands_left(0);
-    sh.short_rows = deterministic && s == 1 && stride <= sh.cand_cap;
-    if (kStages > 0 && s == 1 && !sh.short_rows && stride > sh.cand_cap &&
-        cands_left(ring_bytes) >= kMinStagedCands) {
-        sh.stages = kStages;
-        sh.cand_cap = cands_left(ring_bytes);
+        sh.cand_cap = kDefaultCandCap;
     }
     sh.cluster = s;
-    sh.smem = (size_t)kHistWords * 4 + (size_t)sh.cand_cap * 8 + (size_t)sh.bm_words * 8 +
-              (sh.stages ? (size_t)ring_bytes : 0);
+    sh.smem = (size_t)kHistWords * 4 + (size_t)sh.cand_cap * 8 + (size_t)sh.bm_words * 8;
+    /* Every row fits the candidate buffer whatever its length (the kernel relies on it). */
+    sh.short_rows = deterministic && s == 1 && stride <= sh.cand_cap;
     return sh;
 }
 
@@ -1287,7 +1154,7 @@ seam_status radix_launch(const seam_topk_args *a, const radix_shape &sh, cudaStr
     cluster_config(&cfg, &attr, (unsigned)a->rows * S, S, sh.smem, stream);
     if constexpr (S > 8)
         SEAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
-    SEAM_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, *a, sh.cand_cap, sh.bm_words, sh.stages));
+    SEAM_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, *a, sh.cand_cap, sh.bm_words));
     SEAM_CUDA_CHECK_LAUNCH();
     return SEAM_OK;
 }

@@ -21,18 +21,20 @@
 # PROFILE="ROWSxL ..." runs ncu (full set, source lines) on the default-mode
 # top-k kernel of each shape after the benchmarks; tools/ncu_lines.py reads the CSVs. The output stays within the lender's
 # 8-file limit. BENCHES="topk topk-peers ..." runs only the named benchmarks; SAN_PROGS
-# names the test programs to sanitize (empty: none), SAN_TOOLS the tools, SAN_TESTS the top-k
+# names the test programs to sanitize (empty: none; NAME@PROG is the AB build NAME's test
+# program, racecheck taking the tests in SAN_TESTS_NAME one by one), SAN_TOOLS the tools, SAN_TESTS the top-k
 # tests racecheck takes one by one (e.g. the three that need ~10 minutes each:
 # SAN_PROGS=test_topk SAN_TOOLS=racecheck SAN_TESTS="test_topk_adversarial_rows_k2048
 # test_topk_graph_replays_split_rows test_topk_fused_transforms_equal_unfused_plus_gather").
 # AB_BUILDS="NAME=DIR ..." also times each DIR/tools/seam-bench-topk and seam-bench-indexer
 # right after this build's (A/B of kernel variants in one run; JSON topk_NAME.json, ...).
 # AB_CUDA_ARGS="NAME=FLAG ..." builds this same tree again into /tmp/b-NAME with
-# -Dcuda_args=FLAG (one flag, no spaces: e.g. one=-DSEAM_WGMMA_TWO_WG=0), beside the main
+# -Dcuda_args=FLAG (no spaces; + joins flags: e.g. one=-DSEAM_A=1+-DSEAM_B=0), beside the main
 # build, and adds it to AB_BUILDS: a variant behind a compile-time switch needs no copy.
 # AB_TREES="NAME=SRCDIR ..." does the same for another source tree (e.g. an earlier commit
 # exported under .variants/, which the run carries). AB_TARGETS="seam-bench-topk ..." builds
 # only those targets of the variants (sooner, when only their benchmarks run).
+# AB_TESTS="NAME:PROG ..." runs an AB build's test program after the suite (add it to AB_TARGETS).
 # SECOND_PASS="indexer topk" times those quick benchmarks (seam-bench-NAME --quick) once more
 # at the end, every AB build and this one ("new") in the reverse of the first pass's order
 # (json/NAME2_BUILD.json; bench2.txt), so each A/B comparison has two passes.
@@ -63,7 +65,7 @@ for ab in ${AB_TREES:-}; do # other source trees
   AB_BUILDS="${AB_BUILDS:-} ${ab%%=*}=/tmp/b-${ab%%=*}"
 done
 for ab in ${AB_CUDA_ARGS:-}; do # this tree with one compile-time switch
-  build_beside "${ab%%=*}" . "-Dcuda_args=${ab#*=}"
+  flags=${ab#*=}; build_beside "${ab%%=*}" . "-Dcuda_args=${flags//+/ }"
   AB_BUILDS="${AB_BUILDS:-} ${ab%%=*}=/tmp/b-${ab%%=*}"
 done
 # the top-k phase timeline build (kernels/topk_radix.cu)
@@ -75,6 +77,10 @@ echo "build done at $(el)s"
 timeout 170 meson test -C build-gpu --print-errorlogs --num-processes 4 >"$out/test.log" 2>&1; rc=$?
 grep -E '^ *[0-9]+/[0-9]+ ' "$out/test.log" | grep -v ' OK ' ; grep -E '^Ok:|^Fail:|^Skipped:' "$out/test.log"
 grep -E 'ERROR:|expected .*got|FAILED  \]' "$out/test.log" | head -20
+for vt in ${AB_TESTS:-}; do # NAME:PROG: a test program of an AB build, plainly
+  timeout 120 "/tmp/b-${vt%%:*}/tests/${vt#*:}" >"$out/test_${vt%%:*}_${vt#*:}.log" 2>&1
+  echo "$vt rc=$? ($(grep -c '^\[       OK \]' "$out/test_${vt%%:*}_${vt#*:}.log") OK)"
+done
 echo "tests done at $(el)s"
 B=build-gpu/tools; J=$out/json
 bench() { # name cap command...
@@ -144,14 +150,16 @@ left=$(( ${SAN_END:-525} - $(el) )); [ $left -lt 60 ] && left=60
 echo "sanitizers with ${left}s each at $(el)s"
 progs=${SAN_PROGS-"test_topk test_graph test_comm test_indexer test_layers test_context test_graph_fallback"}
 { for p in $progs; do for t in ${SAN_TOOLS:-memcheck racecheck initcheck synccheck}; do
-    if [ "$p $t" = "test_topk racecheck" ]; then
-      for name in ${SAN_TESTS:-$(grep -o 'cmocka_unit_test(test_[a-z_0-9]*' tests/test_topk.c | cut -d'(' -f2)}; do
+    if [ "${p#*@} $t" = "test_topk racecheck" ]; then
+      names=${SAN_TESTS:-}; [ "$p" != test_topk ] && { v=SAN_TESTS_${p%@*}; names=${!v:-}; }
+      for name in ${names:-$(grep -o 'cmocka_unit_test(test_[a-z_0-9]*' tests/test_topk.c | cut -d'(' -f2)}; do
         echo "$p $t $name"; done
     else echo "$p $t"; fi
   done; done; } |
   SAN_TIMEOUT=$left xargs -r -P 40 -L 1 bash -c '
     case $0 in test_comm|test_graph_fallback) api="--report-api-errors no" ;; *) api="" ;; esac
-    SEAM_TEST_UNDER_SANITIZER=1 TEST_FILTER=${2:-} timeout $SAN_TIMEOUT compute-sanitizer --tool $1 $api --require-cuda-init no --error-exitcode 99 --print-limit 10 build-gpu/tests/$0 >/tmp/san_$0_$1${2:+_$2}.log 2>&1; echo "$0 $1 ${2:-} rc=$?"' >"$out/san.txt"
+    prog=build-gpu/tests/$0; case $0 in *@*) prog=/tmp/b-${0%@*}/tests/${0#*@} ;; esac
+    SEAM_TEST_UNDER_SANITIZER=1 TEST_FILTER=${2:-} timeout $SAN_TIMEOUT compute-sanitizer --tool $1 $api --require-cuda-init no --error-exitcode 99 --print-limit 10 $prog >/tmp/san_$0_$1${2:+_$2}.log 2>&1; echo "$0 $1 ${2:-} rc=$?"' >"$out/san.txt"
 sort "$out/san.txt" -o "$out/san.txt"; grep -v 'rc=0$' "$out/san.txt"; echo "clean runs: $(grep -c 'rc=0$' "$out/san.txt") of $(wc -l <"$out/san.txt")"
 for f in /tmp/san_*.log; do if grep -qE '========= (Invalid|Race|Uninitialized|Barrier|Program hit|.*ERROR SUMMARY: [1-9]|.*hazards displayed \([1-9])' "$f"; then echo "=== $f"; grep -E '^=========' "$f" | head -25; fi; done >"$out/san_errors.txt"
 grep -v 'rc=0$' "$out/san.txt" | while read -r p t rest; do
