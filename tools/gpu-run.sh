@@ -95,6 +95,7 @@ ab_bench() { # name tool args...: each AB_BUILDS build's tools/TOOL, when NAME i
   local name=$1 tool=$2; shift 2
   if [ -n "${BENCHES:-}" ] && [[ " $BENCHES " != *" $name "* ]]; then return; fi
   for ab in ${AB_BUILDS:-}; do
+    [ -x "${ab#*=}/tools/$tool" ] || continue # not among the variant's AB_TARGETS
     BENCHES="" bench "$name-${ab%%=*}" 60 "${ab#*=}/tools/$tool" "$@" --json "$J/${name}_${ab%%=*}.json"
   done
 }
