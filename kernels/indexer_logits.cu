@@ -152,11 +152,12 @@ constexpr bool kEntriesAhead = SEAM_LOGITS_ENTRIES_AHEAD;
 constexpr bool kRuns = SEAM_LOGITS_RUNS;
 /* The pipeline's first chunks read their table entries for all their keys first and then
  * start the copies (as the loop does one iteration ahead), instead of load_keys' entry then
- * copy, four keys at a time: 1 in one-row groups only, 2 in every group, 0 never (A/B
- * runs; session 11 run 1, every group, page size 1: one request of 128K 14.7 -> 12.4 us, but
- * NextN 4 request-grouped +9%, expanded +4%). */
+ * copy, four keys at a time: 1 in one-row groups only (default), 2 in every group, 0 never.
+ * Session 12 run 2 (H200, best of two passes, against 0): 1 took one request of 128K keys at
+ * page size 1 from 14.6 to 12.5 us, NextN expanded 3-11% faster, the rest within 1.5%; 2 made
+ * ragged prefill 4-7% slower (and session 11 measured NextN 4 request-grouped +9% with it). */
 #ifndef SEAM_LOGITS_PROLOGUE_ENTRIES
-#define SEAM_LOGITS_PROLOGUE_ENTRIES 0
+#define SEAM_LOGITS_PROLOGUE_ENTRIES 1
 #endif
 constexpr int kPrologueEntries = SEAM_LOGITS_PROLOGUE_ENTRIES;
 
