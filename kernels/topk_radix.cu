@@ -112,6 +112,19 @@ constexpr int kSpecMinLen = 65536;     /* ... used for rows at least this long (
                                           16K it measured 4-8% slower on prefill rows of 32K:
                                           their second read still hits L2) */
 
+/* The single-read path's sample: 0 takes the row's first kSpecChunk elements (and keeps them,
+ * so they are read once); 1 takes kSpreadFloat4 16-byte loads spread over the row and then
+ * reads the whole row (16 KB more, mostly L2 hits). The first elements are no fair sample of
+ * scores that follow the token order, and even of i.i.d. normal rows one in ~5000 misses
+ * (session 12 run 5, H200: one row of a torch.randn draw of 256 x 160K, whose first 4K held 82
+ * elements above its threshold against ~51 expected, took the batch from 66 to 93 us). */
+#ifndef SEAM_TOPK_SPREAD_SAMPLE
+#define SEAM_TOPK_SPREAD_SAMPLE 1
+#endif
+constexpr bool kSpreadSample = SEAM_TOPK_SPREAD_SAMPLE;
+constexpr int kSpreadFloat4 = 1024;
+static_assert(kSpreadFloat4 % kThreads == 0, "whole loads a thread");
+
 /* Candidate levels stop once the threshold bin is taken whole (-DSEAM_TOPK_EARLY_EXIT=0 runs
  * every level, for A/B runs). */
 #ifndef SEAM_TOPK_EARLY_EXIT
@@ -683,47 +696,79 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         auto hist0_fn = [&](int, uint32_t key, bool ok) {
             hist_add(hist, ok ? key >> (32 - kBits0) : (uint32_t)kDiscard);
         };
-        if (S == 1 && level == 0 && len >= kSpecMinLen) {
-            /* Single-read path: a sample of the first elements estimates a bin low enough to
-             * hold about 1.5k elements of the row (at 160K and k = 2048 the sample holds ~77
-             * of them against ~51 above the true threshold: 3.6 sigma; a miss only costs
-             * that row the exact pass 2);
-             * the rest of pass 1 gathers everything from that bin up as candidates while it
-             * builds the histogram. The sample is kept in the top half of the candidate
-             * buffer, so its own candidates are gathered from there without a second read
-             * (at most `chunk` of them, below the sample: nothing unread is overwritten). */
+        if (S == 1 && level == 0 && len >= kSpecMinLen && (!kSpreadSample || cand_cap >= kBins)) {
+            /* Single-read path: a sample of the row estimates a bin low enough to hold
+             * about 1.5k elements of the row (at 160K and k = 2048 the sample holds ~77 of
+             * them against ~51 above the true threshold; a miss costs that row the exact
+             * pass 2, and the batch waits for its slowest row); the pass over the row then
+             * gathers everything from that bin up as candidates while it builds the
+             * histogram. */
             spec = true;
-            const int chunk = min(kSpecChunk, (cand_cap / 2) & ~31);
-            uint32_t *sample = cand_key + (cand_cap - chunk);
-            for_each_elem<kVec, kAhead>(x, lo, lo + chunk, [&](int idx, uint32_t key, bool ok) {
-                hist0_fn(idx, key, ok);
-                if (ok) sample[idx - lo] = key;
-            });
-            if (threadIdx.x == 0) st.spec_bin = 0;
-            __syncthreads();
             /* Aim at 1.5k candidates, or half the buffer when it is smaller (deterministic
              * launches with long slices give their bitmaps the room): the rest is slack for
              * the spec bin's own elements. 1.75k measured 2-4% slower (more candidates for
              * the levels after) and overflowed the deterministic 160K buffer. */
             const long long target = min(3LL * k / 2, (long long)cand_cap / 2);
-            int sample_need = (int)((target * chunk + len - 1) / len);
-            pick_bin(hist, kBins, sample_need, tmp, [&](int digit, int, int) { st.spec_bin = digit; });
-            const uint32_t spec_bin = (uint32_t)st.spec_bin;
-            auto gather = [&](int idx, uint32_t key, bool ok) {
-                bool cand = ok && (key >> 20) >= spec_bin;
-                int slot = warp_alloc(&st.cand_ctr, cand);
-                if (cand && slot < cand_cap) {
-                    cand_key[slot] = key;
-                    cand_idx[slot] = idx;
+            int from = lo; /* where the gathering pass starts */
+            if constexpr (kSpreadSample) {
+                /* kSpreadFloat4 16-byte loads spread evenly over the row, histogrammed apart
+                 * in the candidate index buffer (unused until the gathering below). */
+                uint32_t *shist = reinterpret_cast<uint32_t *>(cand_idx);
+                hist_clear(shist, kBins);
+                if (threadIdx.x == 0) st.spec_bin = 0;
+                __syncthreads();
+                const float *p = x + lo;
+                const int head = (int)((4u - (((uintptr_t)p >> 2) & 3u)) & 3u);
+                const int gap = ((len - head) >> 2) / kSpreadFloat4;
+                const float4 *v4 = reinterpret_cast<const float4 *>(p + head);
+                constexpr int kPer = kSpreadFloat4 / kThreads;
+                float4 v[kPer];
+#pragma unroll
+                for (int u = 0; u < kPer; u++) v[u] = __ldg(v4 + (size_t)(u * kThreads + (int)threadIdx.x) * gap);
+#pragma unroll
+                for (int u = 0; u < kPer; u++) {
+                    hist_add(shist, seam_topk_key(v[u].x) >> (32 - kBits0));
+                    hist_add(shist, seam_topk_key(v[u].y) >> (32 - kBits0));
+                    hist_add(shist, seam_topk_key(v[u].z) >> (32 - kBits0));
+                    hist_add(shist, seam_topk_key(v[u].w) >> (32 - kBits0));
                 }
-            };
-            for_each_warp_step(chunk, [&](int i, bool ok) { gather(lo + i, ok ? sample[i] : 0u, ok); });
-            __syncthreads(); /* the sample is read before the rest may overwrite it */
-            /* The rest in batches (step_gather): a candidate's key is read again at the
-             * step's end (an L1 hit, ~1% of the elements). */
+                __syncthreads();
+                const int sample_need = (int)((target * 4 * kSpreadFloat4 + len - 1) / len);
+                pick_bin(shist, kBins, sample_need, tmp, [&](int digit, int, int) { st.spec_bin = digit; });
+            } else {
+                /* The first elements of the row, kept in the top half of the candidate
+                 * buffer, so their own candidates are gathered from there without a second
+                 * read (at most `chunk` of them, below the sample: nothing unread is
+                 * overwritten). */
+                const int chunk = min(kSpecChunk, (cand_cap / 2) & ~31);
+                uint32_t *sample = cand_key + (cand_cap - chunk);
+                for_each_elem<kVec, kAhead>(x, lo, lo + chunk, [&](int idx, uint32_t key, bool ok) {
+                    hist0_fn(idx, key, ok);
+                    if (ok) sample[idx - lo] = key;
+                });
+                if (threadIdx.x == 0) st.spec_bin = 0;
+                __syncthreads();
+                int sample_need = (int)((target * chunk + len - 1) / len);
+                pick_bin(hist, kBins, sample_need, tmp, [&](int digit, int, int) { st.spec_bin = digit; });
+                const uint32_t spec_bin = (uint32_t)st.spec_bin;
+                auto gather = [&](int idx, uint32_t key, bool ok) {
+                    bool cand = ok && (key >> 20) >= spec_bin;
+                    int slot = warp_alloc(&st.cand_ctr, cand);
+                    if (cand && slot < cand_cap) {
+                        cand_key[slot] = key;
+                        cand_idx[slot] = idx;
+                    }
+                };
+                for_each_warp_step(chunk, [&](int i, bool ok) { gather(lo + i, ok ? sample[i] : 0u, ok); });
+                __syncthreads(); /* the sample is read before the rest may overwrite it */
+                from = lo + chunk;
+            }
+            const uint32_t spec_bin = (uint32_t)st.spec_bin;
+            /* In batches (step_gather): a candidate's key is read again at the step's end
+             * (an L1 hit, ~1% of the elements). */
             step_gather sg;
             for_each_elem<kVec, kAhead>(
-                x, lo + chunk, hi,
+                x, from, hi,
                 [&](int idx, uint32_t key, bool ok) {
                     hist0_fn(idx, key, ok);
                     sg.add(ok && (key >> (32 - kBits0)) >= spec_bin);

@@ -26,17 +26,22 @@ def run(seam, x, det, length):
     return median_us(lambda i: seam.call(p), 1, 25)
 
 
-torch.manual_seed(0)
-data = {
-    "randn": torch.randn(ROWS, L, device="cuda"),
-    "randn_f64": torch.randn(ROWS, L, device="cuda", dtype=torch.float64).float(),
-    "randn_seed1": torch.randn(ROWS, L, device="cuda", generator=torch.Generator("cuda").manual_seed(1)),
-    "uniform": torch.rand(ROWS, L, device="cuda"),
-}
-for lib in sys.argv[1:]:
-    seam = Seam(lib)
-    for name, x in data.items():
-        for length in (L, L - 1):
-            d = run(seam, x, 0, length)
-            t = run(seam, x, 1, length)
-            print(f"{lib:40s} {name:12s} len {length:6d}: default {d:6.1f} det {t:6.1f} ({t / d:.2f}x)", flush=True)
+def main():
+    torch.manual_seed(0)
+    data = {
+        "randn": torch.randn(ROWS, L, device="cuda"),
+        "randn_f64": torch.randn(ROWS, L, device="cuda", dtype=torch.float64).float(),
+        "randn_seed1": torch.randn(ROWS, L, device="cuda", generator=torch.Generator("cuda").manual_seed(1)),
+        "uniform": torch.rand(ROWS, L, device="cuda"),
+    }
+    for lib in sys.argv[1:]:
+        seam = Seam(lib)
+        for name, x in data.items():
+            for length in (L, L - 1):
+                d = run(seam, x, 0, length)
+                t = run(seam, x, 1, length)
+                print(f"{lib:40s} {name:12s} len {length:6d}: default {d:6.1f} det {t:6.1f} ({t / d:.2f}x)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
