@@ -18,12 +18,12 @@
  *     distribution; after level 2 the threshold is the full key and one last global pass
  *     selects. Nothing is ever dropped.
  *   - Single-read path (one CTA per row, rows >= 64K: many long rows do not stay in L2
- *     between two passes): pass 1 first histograms a sample of up to 4K elements, kept in
- *     shared memory, picks the bin where about 1.5k elements of the row would lie above,
- *     takes the sample's candidates from shared memory and, while histogramming the rest,
- *     gathers everything from that bin up. If the exact threshold bin is at or above the
- *     estimate and nothing overflowed, pass 2 is skipped (the row is read once); otherwise
- *     the candidates are dropped and pass 2 runs as usual, so the result is exact either way.
+ *     between two passes): pass 1 first histograms a sample of 4K elements spread over the
+ *     row, picks the bin where about 1.5k elements of the row would lie above and, while
+ *     histogramming the row, gathers everything from that bin up. If the exact threshold
+ *     bin is at or above the estimate and nothing overflowed, pass 2 is skipped (the row is
+ *     read once); otherwise the candidates are dropped and pass 2 runs as usual, so the
+ *     result is exact either way.
  *   - A row no longer than the candidate buffer (one CTA per row) is read once, straight
  *     into it, with the level-0 histogram; the split into final elements and candidates
  *     then reads it from shared memory (default mode: counts first, then positions, no
@@ -112,12 +112,16 @@ constexpr int kSpecMinLen = 65536;     /* ... used for rows at least this long (
                                           16K it measured 4-8% slower on prefill rows of 32K:
                                           their second read still hits L2) */
 
-/* The single-read path's sample: 0 takes the row's first kSpecChunk elements (and keeps them,
- * so they are read once); 1 takes kSpreadFloat4 16-byte loads spread over the row and then
- * reads the whole row (16 KB more, mostly L2 hits). The first elements are no fair sample of
- * scores that follow the token order, and even of i.i.d. normal rows one in ~5000 misses
- * (session 12 run 5, H200: one row of a torch.randn draw of 256 x 160K, whose first 4K held 82
- * elements above its threshold against ~51 expected, took the batch from 66 to 93 us). */
+/* The single-read path's sample: 1 (default) takes kSpreadFloat4 16-byte loads spread over
+ * the row and then reads the whole row (16 KB more, mostly L2 hits); 0 takes the row's first
+ * kSpecChunk elements and keeps them, so they are read once. The first elements are no fair
+ * sample of scores that follow the token order, and even of i.i.d. normal rows about one in
+ * 5000 missed: one row of a torch.randn draw of 256 x 160K, whose first 4K held 82 elements
+ * above its threshold against ~51 expected, took the whole batch from 66 to 93 us (session 12
+ * run 5, H200). Run 6 (1 against 0, us): that draw 92.6 -> 63.8, seam-bench-topk's 256 x 64K
+ * 40.0 -> 38.0, 256 x 160K 67.1 -> 64.5, prefill 1024 x 128K 184 -> 170; prefill rows of 32K,
+ * which never take this path, 12-14% faster too (the S = 1 kernel's code around it is
+ * smaller); deterministic 256 x 64K-128K and prefill 128K 2-3% slower. */
 #ifndef SEAM_TOPK_SPREAD_SAMPLE
 #define SEAM_TOPK_SPREAD_SAMPLE 1
 #endif
