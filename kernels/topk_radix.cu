@@ -107,25 +107,21 @@ constexpr int kHistWords = kBins + 4;  /* bins + the discard slot, 16-byte align
 constexpr int kDynSmemBudget = 106 * 1024; /* two CTAs per SM on sm_90 (227 KB usable) */
 constexpr int kMaxBitmapWords = 5120;  /* deterministic bitmaps: up to 160K elements a slice */
 constexpr int kDefaultCandCap = 8192;
-constexpr int kSpecChunk = 4096;       /* single-read path: elements sampled first (at most) */
 constexpr int kSpecMinLen = 65536;     /* ... used for rows at least this long (S = 1; from
                                           16K it measured 4-8% slower on prefill rows of 32K:
                                           their second read still hits L2) */
 
-/* The single-read path's sample: 1 (default) takes kSpreadFloat4 16-byte loads spread over
- * the row and then reads the whole row (16 KB more, mostly L2 hits); 0 takes the row's first
- * kSpecChunk elements and keeps them, so they are read once. The first elements are no fair
- * sample of scores that follow the token order, and even of i.i.d. normal rows about one in
- * 5000 missed: one row of a torch.randn draw of 256 x 160K, whose first 4K held 82 elements
- * above its threshold against ~51 expected, took the whole batch from 66 to 93 us (session 12
- * run 5, H200). Run 6 (1 against 0, us): that draw 92.6 -> 63.8, seam-bench-topk's 256 x 64K
- * 40.0 -> 38.0, 256 x 160K 67.1 -> 64.5, prefill 1024 x 128K 184 -> 170; prefill rows of 32K,
- * which never take this path, 12-14% faster too (the S = 1 kernel's code around it is
- * smaller); deterministic 256 x 64K-128K and prefill 128K 2-3% slower. */
-#ifndef SEAM_TOPK_SPREAD_SAMPLE
-#define SEAM_TOPK_SPREAD_SAMPLE 1
-#endif
-constexpr bool kSpreadSample = SEAM_TOPK_SPREAD_SAMPLE;
+/* The single-read path's sample: kSpreadFloat4 16-byte loads spread over the row, after
+ * which the gathering pass reads the whole row (16 KB more, mostly L2 hits). It replaced the
+ * row's first 4K elements, kept in shared memory so they were read once: the first elements
+ * are no fair sample of scores that follow the token order, and even of i.i.d. normal rows
+ * about one in 5000 missed: one row of a torch.randn draw of 256 x 160K, whose first 4K held
+ * 82 elements above its threshold against ~51 expected, took the whole batch from 66 to 93 us
+ * (session 12 run 5, H200). Run 6 (spread against first 4K, us): that draw 92.6 -> 63.8,
+ * seam-bench-topk's 256 x 64K 40.0 -> 38.0, 256 x 160K 67.1 -> 64.5, prefill 1024 x 128K 184
+ * -> 170; prefill rows of 32K, which never take this path, 12-14% faster too (the S = 1
+ * kernel's code around it is smaller); deterministic 256 x 64K-128K and prefill 128K 2-3%
+ * slower. */
 constexpr int kSpreadFloat4 = 1024;
 static_assert(kSpreadFloat4 % kThreads == 0, "whole loads a thread");
 
@@ -261,6 +257,11 @@ __device__ __forceinline__ void l2_prefetch_line(const void *p) {
     asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
 }
 
+/* Elements before the first 16-byte boundary at p (0-3). */
+__device__ __forceinline__ int float4_head(const float *p) {
+    return (int)((4u - (((uintptr_t)p >> 2) & 3u)) & 3u);
+}
+
 /* No step-end hook. */
 struct no_step_end {
     __device__ __forceinline__ void operator()(int, int) const {}
@@ -284,8 +285,7 @@ __device__ __forceinline__ void for_each_elem(const float *__restrict__ x, int l
     if (n <= 0) return;
     const int lane = lane_id(), warp = threadIdx.x >> 5;
     const float *p = x + lo;
-    int head = (int)((4u - (((uintptr_t)p >> 2) & 3u)) & 3u);
-    head = min(head, n);
+    const int head = min(float4_head(p), n);
     const int nv = (n - head) >> 2, tail = (n - head) & 3;
     const float4 *v4 = reinterpret_cast<const float4 *>(p + head);
     /* One step of the warp; FULL: every lane's kVec loads are in the slice, so neither the
@@ -700,7 +700,7 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
         auto hist0_fn = [&](int, uint32_t key, bool ok) {
             hist_add(hist, ok ? key >> (32 - kBits0) : (uint32_t)kDiscard);
         };
-        if (S == 1 && level == 0 && len >= kSpecMinLen && (!kSpreadSample || cand_cap >= kBins)) {
+        if (S == 1 && level == 0 && len >= kSpecMinLen && cand_cap >= kBins) {
             /* Single-read path: a sample of the row estimates a bin low enough to hold
              * about 1.5k elements of the row (at 160K and k = 2048 the sample holds ~77 of
              * them against ~51 above the true threshold; a miss costs that row the exact
@@ -713,66 +713,36 @@ topk_radix_kernel(seam_topk_args a, int cand_cap, int bm_words) {
              * the spec bin's own elements. 1.75k measured 2-4% slower (more candidates for
              * the levels after) and overflowed the deterministic 160K buffer. */
             const long long target = min(3LL * k / 2, (long long)cand_cap / 2);
-            int from = lo; /* where the gathering pass starts */
-            if constexpr (kSpreadSample) {
-                /* kSpreadFloat4 16-byte loads spread evenly over the row, histogrammed apart
-                 * in the candidate index buffer (unused until the gathering below). */
-                uint32_t *shist = reinterpret_cast<uint32_t *>(cand_idx);
-                hist_clear(shist, kBins);
-                if (threadIdx.x == 0) st.spec_bin = 0;
-                __syncthreads();
-                const float *p = x + lo;
-                const int head = (int)((4u - (((uintptr_t)p >> 2) & 3u)) & 3u);
-                const int gap = ((len - head) >> 2) / kSpreadFloat4;
-                const float4 *v4 = reinterpret_cast<const float4 *>(p + head);
-                constexpr int kPer = kSpreadFloat4 / kThreads;
-                float4 v[kPer];
+            /* kSpreadFloat4 16-byte loads spread evenly over the row, histogrammed apart
+             * in the candidate index buffer (unused until the gathering below). */
+            uint32_t *shist = reinterpret_cast<uint32_t *>(cand_idx);
+            hist_clear(shist, kBins);
+            if (threadIdx.x == 0) st.spec_bin = 0;
+            __syncthreads();
+            const float *p = x + lo;
+            const int head = float4_head(p);
+            const int gap = ((len - head) >> 2) / kSpreadFloat4;
+            const float4 *v4 = reinterpret_cast<const float4 *>(p + head);
+            constexpr int kPer = kSpreadFloat4 / kThreads;
+            float4 v[kPer];
 #pragma unroll
-                for (int u = 0; u < kPer; u++) v[u] = __ldg(v4 + (size_t)(u * kThreads + (int)threadIdx.x) * gap);
+            for (int u = 0; u < kPer; u++) v[u] = __ldg(v4 + (size_t)(u * kThreads + (int)threadIdx.x) * gap);
 #pragma unroll
-                for (int u = 0; u < kPer; u++) {
-                    hist_add(shist, seam_topk_key(v[u].x) >> (32 - kBits0));
-                    hist_add(shist, seam_topk_key(v[u].y) >> (32 - kBits0));
-                    hist_add(shist, seam_topk_key(v[u].z) >> (32 - kBits0));
-                    hist_add(shist, seam_topk_key(v[u].w) >> (32 - kBits0));
-                }
-                __syncthreads();
-                const int sample_need = (int)((target * 4 * kSpreadFloat4 + len - 1) / len);
-                pick_bin(shist, kBins, sample_need, tmp, [&](int digit, int, int) { st.spec_bin = digit; });
-            } else {
-                /* The first elements of the row, kept in the top half of the candidate
-                 * buffer, so their own candidates are gathered from there without a second
-                 * read (at most `chunk` of them, below the sample: nothing unread is
-                 * overwritten). */
-                const int chunk = min(kSpecChunk, (cand_cap / 2) & ~31);
-                uint32_t *sample = cand_key + (cand_cap - chunk);
-                for_each_elem<kVec, kAhead>(x, lo, lo + chunk, [&](int idx, uint32_t key, bool ok) {
-                    hist0_fn(idx, key, ok);
-                    if (ok) sample[idx - lo] = key;
-                });
-                if (threadIdx.x == 0) st.spec_bin = 0;
-                __syncthreads();
-                int sample_need = (int)((target * chunk + len - 1) / len);
-                pick_bin(hist, kBins, sample_need, tmp, [&](int digit, int, int) { st.spec_bin = digit; });
-                const uint32_t spec_bin = (uint32_t)st.spec_bin;
-                auto gather = [&](int idx, uint32_t key, bool ok) {
-                    bool cand = ok && (key >> 20) >= spec_bin;
-                    int slot = warp_alloc(&st.cand_ctr, cand);
-                    if (cand && slot < cand_cap) {
-                        cand_key[slot] = key;
-                        cand_idx[slot] = idx;
-                    }
-                };
-                for_each_warp_step(chunk, [&](int i, bool ok) { gather(lo + i, ok ? sample[i] : 0u, ok); });
-                __syncthreads(); /* the sample is read before the rest may overwrite it */
-                from = lo + chunk;
+            for (int u = 0; u < kPer; u++) {
+                hist_add(shist, seam_topk_key(v[u].x) >> (32 - kBits0));
+                hist_add(shist, seam_topk_key(v[u].y) >> (32 - kBits0));
+                hist_add(shist, seam_topk_key(v[u].z) >> (32 - kBits0));
+                hist_add(shist, seam_topk_key(v[u].w) >> (32 - kBits0));
             }
+            __syncthreads();
+            const int sample_need = (int)((target * 4 * kSpreadFloat4 + len - 1) / len);
+            pick_bin(shist, kBins, sample_need, tmp, [&](int digit, int, int) { st.spec_bin = digit; });
             const uint32_t spec_bin = (uint32_t)st.spec_bin;
             /* In batches (step_gather): a candidate's key is read again at the step's end
              * (an L1 hit, ~1% of the elements). */
             step_gather sg;
             for_each_elem<kVec, kAhead>(
-                x, from, hi,
+                x, lo, hi,
                 [&](int idx, uint32_t key, bool ok) {
                     hist0_fn(idx, key, ok);
                     sg.add(ok && (key >> (32 - kBits0)) >= spec_bin);
